@@ -1,0 +1,42 @@
+//! The command line's shared pieces: errors with exit codes, reading inputs, writing outputs.
+
+pub mod canvas_cmd;
+pub mod grid;
+pub mod output;
+
+use std::fmt;
+
+/// A failure to report as one line on stderr, with the exit code the command-line contract gives it:
+/// 2 for bad input, 1 for a runtime failure.
+#[derive(Debug)]
+pub struct CliError {
+    pub code: u8,
+    pub message: String,
+}
+
+impl CliError {
+    /// Bad input (exit 2).
+    pub fn input(message: impl Into<String>) -> Self {
+        CliError {
+            code: 2,
+            message: message.into(),
+        }
+    }
+
+    /// A runtime failure (exit 1).
+    pub fn runtime(message: impl Into<String>) -> Self {
+        CliError {
+            code: 1,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// Result of a command.
+pub type CliResult = Result<(), CliError>;

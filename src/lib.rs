@@ -1,0 +1,5 @@
+//! omost-tui: compose images by chatting, in the terminal. An LLM writes an Omost canvas; the app shows
+//! it, lets the user revise it and renders it with SDXL.
+
+pub mod canvas;
+pub mod cli;
