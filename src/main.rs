@@ -85,7 +85,11 @@ fn parse_size(s: &str) -> Result<(u32, u32), String> {
     let (w, h) = s
         .split_once(['x', 'X'])
         .ok_or_else(|| format!("expected WIDTHxHEIGHT, got {s:?}"))?;
-    let num = |v: &str| v.trim().parse::<u32>().map_err(|_| format!("expected WIDTHxHEIGHT, got {s:?}"));
+    let num = |v: &str| {
+        v.trim()
+            .parse::<u32>()
+            .map_err(|_| format!("expected WIDTHxHEIGHT, got {s:?}"))
+    };
     Ok((num(w)?, num(h)?))
 }
 
@@ -93,7 +97,11 @@ fn run(cli: Cli) -> CliResult {
     match cli.command {
         Command::Canvas(cmd) => match cmd {
             CanvasCommand::Inspect { file, json } => canvas_cmd::inspect(&file, json),
-            CanvasCommand::Sketch { file, output, scale } => canvas_cmd::sketch(&file, &output, scale),
+            CanvasCommand::Sketch {
+                file,
+                output,
+                scale,
+            } => canvas_cmd::sketch(&file, &output, scale),
             CanvasCommand::Fmt { file, json } => canvas_cmd::fmt(&file, json),
             CanvasCommand::Grid {
                 file,

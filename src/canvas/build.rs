@@ -16,7 +16,12 @@ pub struct Parsed {
     pub warnings: Vec<Warning>,
 }
 
-const GLOBAL_PARAMS: [&str; 4] = ["description", "detailed_descriptions", "tags", "HTML_web_color_name"];
+const GLOBAL_PARAMS: [&str; 4] = [
+    "description",
+    "detailed_descriptions",
+    "tags",
+    "HTML_web_color_name",
+];
 const LOCAL_PARAMS: [&str; 11] = [
     "location",
     "offset",
@@ -39,7 +44,9 @@ pub fn run(stmts: Vec<Stmt>) -> Result<Parsed, CanvasError> {
         match stmt {
             Stmt::NewCanvas { .. } => state = Some(Builder::default()),
             Stmt::Call { pos, method, args } => {
-                let builder = state.as_mut().ok_or_else(|| invalid(pos, "name 'canvas' is not defined"))?;
+                let builder = state
+                    .as_mut()
+                    .ok_or_else(|| invalid(pos, "name 'canvas' is not defined"))?;
                 match method.as_str() {
                     "set_global_description" => {
                         let args = bind(pos, &method, &GLOBAL_PARAMS, args)?;
@@ -49,7 +56,12 @@ pub fn run(stmts: Vec<Stmt>) -> Result<Parsed, CanvasError> {
                         let args = bind(pos, &method, &LOCAL_PARAMS, args)?;
                         builder.add_local(args, &mut warnings)?;
                     }
-                    other => return Err(invalid(pos, format!("'Canvas' object has no attribute '{other}'"))),
+                    other => {
+                        return Err(invalid(
+                            pos,
+                            format!("'Canvas' object has no attribute '{other}'"),
+                        ))
+                    }
                 }
             }
         }
@@ -86,13 +98,21 @@ fn bind(pos: Pos, method: &str, params: &[&str], args: Vec<Arg>) -> Result<Vec<A
     for (i, arg) in args.into_iter().enumerate() {
         let slot = match &arg.keyword {
             None => i,
-            Some(k) => params
-                .iter()
-                .position(|p| p == k)
-                .ok_or_else(|| invalid(arg.pos, format!("{qualname} got an unexpected keyword argument '{k}'")))?,
+            Some(k) => params.iter().position(|p| p == k).ok_or_else(|| {
+                invalid(
+                    arg.pos,
+                    format!("{qualname} got an unexpected keyword argument '{k}'"),
+                )
+            })?,
         };
         if slots[slot].is_some() {
-            return Err(invalid(arg.pos, format!("{qualname} got multiple values for argument '{}'", params[slot])));
+            return Err(invalid(
+                arg.pos,
+                format!(
+                    "{qualname} got multiple values for argument '{}'",
+                    params[slot]
+                ),
+            ));
         }
         slots[slot] = Some(arg);
     }
@@ -108,10 +128,17 @@ fn bind(pos: Pos, method: &str, params: &[&str], args: Vec<Arg>) -> Result<Vec<A
             2 => format!("{} and {}", missing[0], missing[1]),
             n => format!("{}, and {}", missing[..n - 1].join(", "), missing[n - 1]),
         };
-        let plural = if missing.len() == 1 { "argument" } else { "arguments" };
+        let plural = if missing.len() == 1 {
+            "argument"
+        } else {
+            "arguments"
+        };
         return Err(invalid(
             pos,
-            format!("{qualname} missing {} required positional {plural}: {list}", missing.len()),
+            format!(
+                "{qualname} missing {} required positional {plural}: {list}",
+                missing.len()
+            ),
         ));
     }
     Ok(slots.into_iter().flatten().collect())
@@ -161,7 +188,8 @@ fn resolve<T>(
             message: format!("Automatically corrected [{from}] -> [{}].", resolved.name),
         });
     }
-    lookup(resolved.name).ok_or_else(|| invalid(arg.pos, "internal error: resolved name not in table"))
+    lookup(resolved.name)
+        .ok_or_else(|| invalid(arg.pos, "internal error: resolved name not in table"))
 }
 
 #[derive(Default)]
@@ -172,9 +200,10 @@ struct Builder {
 
 impl Builder {
     fn set_global(&mut self, a: Vec<Arg>, warnings: &mut Vec<Warning>) -> Result<(), CanvasError> {
-        let description = as_str(&a[0]).ok_or_else(|| invalid(a[0].pos, "Global description is not valid!"))?;
-        let detailed =
-            as_str_list(&a[1]).ok_or_else(|| invalid(a[1].pos, "Global detailed_descriptions is not valid!"))?;
+        let description =
+            as_str(&a[0]).ok_or_else(|| invalid(a[0].pos, "Global description is not valid!"))?;
+        let detailed = as_str_list(&a[1])
+            .ok_or_else(|| invalid(a[1].pos, "Global detailed_descriptions is not valid!"))?;
         let tags = as_str(&a[2]).ok_or_else(|| invalid(a[2].pos, "Global tags is not valid!"))?;
         let color = resolve(&a[3], ColorName::names(), ColorName::from_name, warnings)?;
         self.global = Some(GlobalDescription {
@@ -187,8 +216,14 @@ impl Builder {
     }
 
     fn add_local(&mut self, a: Vec<Arg>, warnings: &mut Vec<Warning>) -> Result<(), CanvasError> {
-        let description = as_str(&a[4]).ok_or_else(|| invalid(a[4].pos, "Local description is wrong!"))?;
-        let not_valid = |i: usize, what: &str| invalid(a[i].pos, format!("The {what} for [{description}] is not valid!"));
+        let description =
+            as_str(&a[4]).ok_or_else(|| invalid(a[4].pos, "Local description is wrong!"))?;
+        let not_valid = |i: usize, what: &str| {
+            invalid(
+                a[i].pos,
+                format!("The {what} for [{description}] is not valid!"),
+            )
+        };
         let distance = match a[3].value {
             Value::Int(i) => i as f64,
             Value::Float(f) => f,
@@ -202,7 +237,10 @@ impl Builder {
             ));
         }
         if distance.is_infinite() {
-            return Err(invalid(a[3].pos, format!("The distance_to_viewer for [{description}] is not finite!")));
+            return Err(invalid(
+                a[3].pos,
+                format!("The distance_to_viewer for [{description}] is not finite!"),
+            ));
         }
         let detailed = as_str_list(&a[5]).ok_or_else(|| not_valid(5, "detailed_descriptions"))?;
         let tags = as_str(&a[6]).ok_or_else(|| not_valid(6, "tags"))?;

@@ -44,7 +44,11 @@ pub fn to_code(canvas: &Canvas) -> String {
 /// description that some regions were added under).
 fn write_global(out: &mut String, g: &GlobalDescription, description: Option<&str>) {
     out.push_str("\n# Set a global description for the canvas\ncanvas.set_global_description(\n");
-    kw(out, "description", &py_str(description.unwrap_or(&g.description)));
+    kw(
+        out,
+        "description",
+        &py_str(description.unwrap_or(&g.description)),
+    );
     list(out, &g.detailed_descriptions);
     kw(out, "tags", &py_str(&g.tags));
     kw(out, "HTML_web_color_name", &py_str(g.color.name()));
@@ -57,7 +61,11 @@ fn write_region(out: &mut String, r: &Region) {
     kw(out, "location", &py_str(r.location.name()));
     kw(out, "offset", &py_str(r.offset.name()));
     kw(out, "area", &py_str(r.area.name()));
-    kw(out, "distance_to_viewer", &format!("{:?}", r.distance_to_viewer));
+    kw(
+        out,
+        "distance_to_viewer",
+        &format!("{:?}", r.distance_to_viewer),
+    );
     kw(out, "description", &py_str(&r.description));
     list(out, &r.detailed_descriptions);
     kw(out, "tags", &py_str(&r.tags));
@@ -87,13 +95,12 @@ fn list(out: &mut String, items: &[String]) {
 /// The description as a one-line comment, first letter lower-cased as the model writes it
 /// ("A mighty dragon." → "# Add a mighty dragon.").
 fn comment_text(description: &str) -> String {
-    let one_line: String = description
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
+    let one_line: String = description.split_whitespace().collect::<Vec<_>>().join(" ");
     let mut chars = one_line.chars();
     match (chars.next(), chars.clone().next()) {
-        (Some(first), second) if first.is_uppercase() && !second.is_some_and(char::is_uppercase) => {
+        (Some(first), second)
+            if first.is_uppercase() && !second.is_some_and(char::is_uppercase) =>
+        {
             first.to_lowercase().chain(chars).collect()
         }
         _ => one_line,
@@ -103,7 +110,11 @@ fn comment_text(description: &str) -> String {
 /// A Python string literal for `s`, as Python's `repr` writes it: single quotes unless the text has a
 /// `'` and no `"`, escapes for backslash, the quote and control characters, other text as is.
 pub fn py_str(s: &str) -> String {
-    let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
+    let quote = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
     let mut out = String::with_capacity(s.len() + 2);
     out.push(quote);
     for c in s.chars() {
@@ -158,6 +169,9 @@ mod tests {
     #[test]
     fn comments_lower_case_the_first_letter() {
         assert_eq!(comment_text("A mighty dragon."), "a mighty dragon.");
-        assert_eq!(comment_text("NASA rocket\non a pad"), "NASA rocket on a pad");
+        assert_eq!(
+            comment_text("NASA rocket\non a pad"),
+            "NASA rocket on a pad"
+        );
     }
 }

@@ -32,7 +32,7 @@ pub fn extract(text: &str) -> Result<Source<'_>, CanvasError> {
         };
     }
     let trimmed = text.trim_start();
-    if trimmed.starts_with('{') {
+    if trimmed.starts_with(['{', '[']) {
         return Ok(Source::Json(trimmed));
     }
     if text.contains("```") || text.trim().is_empty() {
@@ -66,21 +66,42 @@ mod tests {
 
     #[test]
     fn empty_block_and_fence_variants() {
-        assert_eq!(extract("```python\n\n```"), Ok(Source::Code { code: "", first_line: 2 }));
+        assert_eq!(
+            extract("```python\n\n```"),
+            Ok(Source::Code {
+                code: "",
+                first_line: 2
+            })
+        );
         // "```python\n```" has no "\n```" after the opening newline: Omost finds no code.
-        assert_eq!(extract("```python\n```"), Err(CanvasError::Unterminated { line: 1 }));
-        assert_eq!(extract("```py\ncanvas = Canvas()\n```"), Err(CanvasError::NoCode));
+        assert_eq!(
+            extract("```python\n```"),
+            Err(CanvasError::Unterminated { line: 1 })
+        );
+        assert_eq!(
+            extract("```py\ncanvas = Canvas()\n```"),
+            Err(CanvasError::NoCode)
+        );
     }
 
     #[test]
     fn cut_off_reply() {
-        assert_eq!(extract("ok\n```python\ncanvas = Canvas()\ncanvas.set_"), Err(CanvasError::Unterminated { line: 2 }));
+        assert_eq!(
+            extract("ok\n```python\ncanvas = Canvas()\ncanvas.set_"),
+            Err(CanvasError::Unterminated { line: 2 })
+        );
     }
 
     #[test]
     fn bare_code_and_json() {
-        assert!(matches!(extract("canvas = Canvas()\n"), Ok(Source::Code { first_line: 1, .. })));
-        assert!(matches!(extract("  {\"global\": null}"), Ok(Source::Json(_))));
+        assert!(matches!(
+            extract("canvas = Canvas()\n"),
+            Ok(Source::Code { first_line: 1, .. })
+        ));
+        assert!(matches!(
+            extract("  {\"global\": null}"),
+            Ok(Source::Json(_))
+        ));
         assert_eq!(extract("   \n"), Err(CanvasError::NoCode));
     }
 }

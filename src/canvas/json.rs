@@ -64,10 +64,15 @@ pub fn from_json(text: &str) -> Result<Parsed, CanvasError> {
             "this is a condition list (`canvas inspect --json` output), not a canvas; a canvas is an object with \"global\" and \"regions\"".into(),
         ));
     }
-    let raw: RawCanvas = serde_json::from_str(text).map_err(|e| CanvasError::Json(e.to_string()))?;
+    let raw: RawCanvas =
+        serde_json::from_str(text).map_err(|e| CanvasError::Json(e.to_string()))?;
     let mut warnings = Vec::new();
-    let mut resolve = |field: String, input: &str, names: Vec<&'static str>| -> Result<&'static str, CanvasError> {
-        let r = closest_name(input, names).map_err(|m| CanvasError::Json(format!("{field}: {m}")))?;
+    let mut resolve = |field: String,
+                       input: &str,
+                       names: Vec<&'static str>|
+     -> Result<&'static str, CanvasError> {
+        let r =
+            closest_name(input, names).map_err(|m| CanvasError::Json(format!("{field}: {m}")))?;
         if let Some(from) = r.corrected_from {
             warnings.push(Warning {
                 pos: None,
@@ -79,12 +84,17 @@ pub fn from_json(text: &str) -> Result<Parsed, CanvasError> {
     let global = match raw.global {
         None => None,
         Some(g) => {
-            let color = resolve("global.HTML_web_color_name".into(), &g.color, ColorName::names().collect())?;
+            let color = resolve(
+                "global.HTML_web_color_name".into(),
+                &g.color,
+                ColorName::names().collect(),
+            )?;
             Some(GlobalDescription {
                 description: g.description,
                 detailed_descriptions: g.detailed_descriptions,
                 tags: g.tags,
-                color: ColorName::from_name(color).ok_or_else(|| CanvasError::Json("bad colour".into()))?,
+                color: ColorName::from_name(color)
+                    .ok_or_else(|| CanvasError::Json("bad colour".into()))?,
             })
         }
     };
@@ -101,7 +111,11 @@ pub fn from_json(text: &str) -> Result<Parsed, CanvasError> {
         let location = resolve(field("location"), &r.location, Location::names().collect())?;
         let offset = resolve(field("offset"), &r.offset, Offset::names().collect())?;
         let area = resolve(field("area"), &r.area, Area::names().collect())?;
-        let color = resolve(field("HTML_web_color_name"), &r.color, ColorName::names().collect())?;
+        let color = resolve(
+            field("HTML_web_color_name"),
+            &r.color,
+            ColorName::names().collect(),
+        )?;
         let table_err = || CanvasError::Json(format!("regions[{i}]: name not in table"));
         regions.push(Region {
             location: Location::from_name(location).ok_or_else(table_err)?,

@@ -28,7 +28,11 @@ impl CellMap {
                 }
             }
         }
-        CellMap { columns, rows, cells }
+        CellMap {
+            columns,
+            rows,
+            cells,
+        }
     }
 
     /// The region on top at (column, row).

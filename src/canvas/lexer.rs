@@ -167,7 +167,9 @@ impl Lexer {
                     let lit = self.string("", pos)?;
                     self.push(Tok::Str(lit), pos);
                 }
-                c if c.is_ascii_digit() || (c == '.' && self.peek_at(1).is_some_and(|d| d.is_ascii_digit())) => {
+                c if c.is_ascii_digit()
+                    || (c == '.' && self.peek_at(1).is_some_and(|d| d.is_ascii_digit())) =>
+                {
                     let tok = self.number()?;
                     self.push(tok, pos);
                 }
@@ -216,12 +218,18 @@ impl Lexer {
                     self.push(Tok::Op(c), pos);
                 }
                 other => {
-                    return Err(SyntaxError::new(pos, format!("invalid character {other:?} in canvas code")));
+                    return Err(SyntaxError::new(
+                        pos,
+                        format!("invalid character {other:?} in canvas code"),
+                    ));
                 }
             }
         }
         if let Some((open, open_pos)) = self.open.last() {
-            return Err(SyntaxError::new(*open_pos, format!("'{open}' was never closed")));
+            return Err(SyntaxError::new(
+                *open_pos,
+                format!("'{open}' was never closed"),
+            ));
         }
         let end = self.pos();
         self.newline(end);
@@ -233,7 +241,10 @@ impl Lexer {
     /// `start` is where the literal (with its prefix) begins.
     fn string(&mut self, prefix: &str, start: Pos) -> Result<StrLit, SyntaxError> {
         if prefix.contains('f') {
-            return Err(SyntaxError::new(start, "f-strings are not supported in canvas code"));
+            return Err(SyntaxError::new(
+                start,
+                "f-strings are not supported in canvas code",
+            ));
         }
         let raw = prefix.contains('r');
         let bytes = prefix.contains('b');
@@ -247,7 +258,11 @@ impl Lexer {
         loop {
             let here = self.pos();
             let Some(c) = self.bump() else {
-                let what = if triple { "unterminated triple-quoted string literal" } else { "unterminated string literal" };
+                let what = if triple {
+                    "unterminated triple-quoted string literal"
+                } else {
+                    "unterminated string literal"
+                };
                 return Err(SyntaxError::new(start, what));
             };
             match c {
@@ -277,7 +292,10 @@ impl Lexer {
                     }
                 }
                 c if bytes && !c.is_ascii() => {
-                    return Err(SyntaxError::new(start, "bytes can only contain ASCII literal characters"));
+                    return Err(SyntaxError::new(
+                        start,
+                        "bytes can only contain ASCII literal characters",
+                    ));
                 }
                 c => out.push(c),
             }
@@ -290,7 +308,13 @@ impl Lexer {
     }
 
     /// Decodes the escape `\` + `c` (already consumed) into `out`.
-    fn escape(&mut self, c: char, bytes: bool, pos: Pos, out: &mut String) -> Result<(), SyntaxError> {
+    fn escape(
+        &mut self,
+        c: char,
+        bytes: bool,
+        pos: Pos,
+        out: &mut String,
+    ) -> Result<(), SyntaxError> {
         let simple = match c {
             '\n' => Some(None),
             '\\' => Some(Some('\\')),
@@ -330,7 +354,10 @@ impl Lexer {
             'u' if !bytes => self.hex_digits(4, pos, "\\uXXXX")?,
             'U' if !bytes => self.hex_digits(8, pos, "\\UXXXXXXXX")?,
             'N' if !bytes => {
-                return Err(SyntaxError::new(pos, "\\N{...} escapes are not supported in canvas code"));
+                return Err(SyntaxError::new(
+                    pos,
+                    "\\N{...} escapes are not supported in canvas code",
+                ));
             }
             other => {
                 // Python keeps unknown escapes as written (with a warning).
@@ -340,7 +367,10 @@ impl Lexer {
             }
         };
         if (0xD800..0xE000).contains(&code) {
-            return Err(SyntaxError::new(pos, format!("lone surrogate \\u{code:04x} is not a character")));
+            return Err(SyntaxError::new(
+                pos,
+                format!("lone surrogate \\u{code:04x} is not a character"),
+            ));
         }
         match char::from_u32(code) {
             Some(ch) => {
@@ -379,7 +409,10 @@ impl Lexer {
         if radix != 10 {
             self.bump();
             self.bump();
-            while let Some(c) = self.peek().filter(|&c| c.is_ascii_alphanumeric() || c == '_') {
+            while let Some(c) = self
+                .peek()
+                .filter(|&c| c.is_ascii_alphanumeric() || c == '_')
+            {
                 text.push(c);
                 self.bump();
             }
@@ -411,14 +444,20 @@ impl Lexer {
             }
         }
         if matches!(self.peek(), Some('j' | 'J')) {
-            return Err(SyntaxError::new(pos, "complex numbers are not supported in canvas code"));
+            return Err(SyntaxError::new(
+                pos,
+                "complex numbers are not supported in canvas code",
+            ));
         }
         if self.peek().is_some_and(is_name_char) {
             return Err(invalid("decimal"));
         }
         let digits = check_underscores(&text).ok_or_else(|| invalid("decimal"))?;
         if is_float {
-            return digits.parse::<f64>().map(Tok::Float).map_err(|_| invalid("decimal"));
+            return digits
+                .parse::<f64>()
+                .map(Tok::Float)
+                .map_err(|_| invalid("decimal"));
         }
         if digits.len() > 1 && digits.starts_with('0') && digits.chars().any(|c| c != '0') {
             return Err(SyntaxError::new(
@@ -447,7 +486,9 @@ fn check_underscores(text: &str) -> Option<String> {
         if c == '_' {
             let before = k.checked_sub(1).and_then(|p| chars.get(p));
             let after = chars.get(k + 1);
-            if !before.is_some_and(|b| b.is_ascii_alphanumeric()) || !after.is_some_and(|a| a.is_ascii_alphanumeric()) {
+            if !before.is_some_and(|b| b.is_ascii_alphanumeric())
+                || !after.is_some_and(|a| a.is_ascii_alphanumeric())
+            {
                 return None;
             }
         }
@@ -468,7 +509,11 @@ mod tests {
     use super::*;
 
     fn toks(code: &str) -> Vec<Tok> {
-        tokenize(code, 1).expect("tokenizes").into_iter().map(|t| t.tok).collect()
+        tokenize(code, 1)
+            .expect("tokenizes")
+            .into_iter()
+            .map(|t| t.tok)
+            .collect()
     }
 
     fn one_str(code: &str) -> StrLit {
@@ -487,31 +532,40 @@ mod tests {
         assert_eq!(one_str(r#"'a\'b'"#), StrLit::Str("a'b".into()));
         assert_eq!(one_str(r#""it's""#), StrLit::Str("it's".into()));
         assert_eq!(one_str("'''a\n'b'\n'''"), StrLit::Str("a\n'b'\n".into()));
-        assert_eq!(one_str(r"'\u2019 \x41\101\n\t\\'"), StrLit::Str("\u{2019} AA\n\t\\".into()));
+        assert_eq!(
+            one_str(r"'\u2019 \x41\101\n\t\\'"),
+            StrLit::Str("\u{2019} AA\n\t\\".into())
+        );
         assert_eq!(one_str(r"'\U0001F600'"), StrLit::Str("😀".into()));
         assert_eq!(one_str(r"r'\n\''"), StrLit::Str(r"\n\'".into()));
         assert_eq!(one_str(r"u'x'"), StrLit::Str("x".into()));
         assert_eq!(one_str(r"'\d'"), StrLit::Str(r"\d".into()));
         assert_eq!(one_str("'a\\\nb'"), StrLit::Str("ab".into()));
-        assert_eq!(one_str(r"b'\xff\u'"), StrLit::Bytes(vec![0xff, b'\\', b'u']));
+        assert_eq!(
+            one_str(r"b'\xff\u'"),
+            StrLit::Bytes(vec![0xff, b'\\', b'u'])
+        );
         assert_eq!(one_str("'dragon’s'"), StrLit::Str("dragon’s".into()));
     }
 
     #[test]
     fn numbers() {
-        assert_eq!(toks("5 5.0 1e3 .5 1. 1_000 0x1F 0 00"), vec![
-            Tok::Int(5),
-            Tok::Float(5.0),
-            Tok::Float(1000.0),
-            Tok::Float(0.5),
-            Tok::Float(1.0),
-            Tok::Int(1000),
-            Tok::Int(31),
-            Tok::Int(0),
-            Tok::Int(0),
-            Tok::Newline,
-            Tok::Eof
-        ]);
+        assert_eq!(
+            toks("5 5.0 1e3 .5 1. 1_000 0x1F 0 00"),
+            vec![
+                Tok::Int(5),
+                Tok::Float(5.0),
+                Tok::Float(1000.0),
+                Tok::Float(0.5),
+                Tok::Float(1.0),
+                Tok::Int(1000),
+                Tok::Int(31),
+                Tok::Int(0),
+                Tok::Int(0),
+                Tok::Newline,
+                Tok::Eof
+            ]
+        );
         assert!(err("05").contains("leading zeros"));
         assert!(err("1__0").contains("invalid decimal literal"));
         assert!(err("1j").contains("complex"));
@@ -520,19 +574,22 @@ mod tests {
 
     #[test]
     fn newlines_inside_brackets_are_not_statement_ends() {
-        assert_eq!(toks("f(\n1,\n)\n# c\n\ng()"), vec![
-            Tok::Name("f".into()),
-            Tok::Op('('),
-            Tok::Int(1),
-            Tok::Op(','),
-            Tok::Op(')'),
-            Tok::Newline,
-            Tok::Name("g".into()),
-            Tok::Op('('),
-            Tok::Op(')'),
-            Tok::Newline,
-            Tok::Eof
-        ]);
+        assert_eq!(
+            toks("f(\n1,\n)\n# c\n\ng()"),
+            vec![
+                Tok::Name("f".into()),
+                Tok::Op('('),
+                Tok::Int(1),
+                Tok::Op(','),
+                Tok::Op(')'),
+                Tok::Newline,
+                Tok::Name("g".into()),
+                Tok::Op('('),
+                Tok::Op(')'),
+                Tok::Newline,
+                Tok::Eof
+            ]
+        );
     }
 
     #[test]
@@ -541,9 +598,18 @@ mod tests {
         assert_eq!(err("f(\n  1"), "line 1:2: '(' was never closed");
         assert_eq!(err("a\n  b"), "line 2:1: unexpected indent");
         assert_eq!(err("a)"), "line 1:2: unmatched ')'");
-        assert_eq!(err("f'x'"), "line 1:1: f-strings are not supported in canvas code");
-        assert_eq!(err("a ? b"), "line 1:3: invalid character '?' in canvas code");
-        assert_eq!(err(r"'\ud800'"), "line 1:2: lone surrogate \\ud800 is not a character");
+        assert_eq!(
+            err("f'x'"),
+            "line 1:1: f-strings are not supported in canvas code"
+        );
+        assert_eq!(
+            err("a ? b"),
+            "line 1:3: invalid character '?' in canvas code"
+        );
+        assert_eq!(
+            err(r"'\ud800'"),
+            "line 1:2: lone surrogate \\ud800 is not a character"
+        );
         assert_eq!(err(r"'\x4'"), "line 1:2: truncated \\xXX escape");
     }
 }

@@ -15,6 +15,7 @@ mod lexer;
 mod model;
 mod names;
 mod parser;
+mod partition;
 mod process;
 mod tables;
 
@@ -26,6 +27,7 @@ pub use json::{from_json, to_json};
 pub use layout::CellMap;
 pub use model::{Canvas, GlobalDescription, GlobalPrefix, Region};
 pub use names::{closest_name, Resolved};
+pub use partition::greedy_partition;
 pub use process::{safe_str, Condition, Rect, Sketch, GRID};
 pub use tables::{Area, ColorName, Location, Offset};
 

@@ -60,7 +60,11 @@ pub enum Stmt {
     /// `canvas = Canvas()`.
     NewCanvas { pos: Pos },
     /// `canvas.method(args…)`.
-    Call { pos: Pos, method: String, args: Vec<Arg> },
+    Call {
+        pos: Pos,
+        method: String,
+        args: Vec<Arg>,
+    },
 }
 
 /// Parses the tokens of a canvas program.
@@ -107,7 +111,10 @@ impl<'t> Parser<'t> {
 
     fn unexpected(&self, expected: &str) -> SyntaxError {
         let t = self.peek();
-        SyntaxError::new(t.pos, format!("expected {expected}, found {}", t.tok.describe()))
+        SyntaxError::new(
+            t.pos,
+            format!("expected {expected}, found {}", t.tok.describe()),
+        )
     }
 
     fn expect_op(&mut self, op: char) -> Result<(), SyntaxError> {
@@ -142,11 +149,17 @@ impl<'t> Parser<'t> {
                 self.next();
                 let (class, class_pos) = self.expect_name("`Canvas()`")?;
                 if class != "Canvas" {
-                    return Err(SyntaxError::new(class_pos, format!("expected `Canvas()`, found name `{class}`")));
+                    return Err(SyntaxError::new(
+                        class_pos,
+                        format!("expected `Canvas()`, found name `{class}`"),
+                    ));
                 }
                 self.expect_op('(')?;
                 if self.peek().tok != Tok::Op(')') {
-                    return Err(SyntaxError::new(self.peek().pos, "Canvas() takes no arguments"));
+                    return Err(SyntaxError::new(
+                        self.peek().pos,
+                        "Canvas() takes no arguments",
+                    ));
                 }
                 self.next();
                 Ok(Stmt::NewCanvas { pos })
@@ -171,12 +184,21 @@ impl<'t> Parser<'t> {
                 return Ok(args);
             }
             let is_keyword = matches!(self.peek().tok, Tok::Name(_))
-                && self.tokens.get(self.i + 1).is_some_and(|t| t.tok == Tok::Op('='));
+                && self
+                    .tokens
+                    .get(self.i + 1)
+                    .is_some_and(|t| t.tok == Tok::Op('='));
             let arg = if is_keyword {
                 let (keyword, kpos) = self.expect_name("a keyword")?;
                 self.next(); // '='
-                if args.iter().any(|a| a.keyword.as_deref() == Some(keyword.as_str())) {
-                    return Err(SyntaxError::new(kpos, format!("keyword argument repeated: {keyword}")));
+                if args
+                    .iter()
+                    .any(|a| a.keyword.as_deref() == Some(keyword.as_str()))
+                {
+                    return Err(SyntaxError::new(
+                        kpos,
+                        format!("keyword argument repeated: {keyword}"),
+                    ));
                 }
                 let pos = self.peek().pos;
                 Arg {
@@ -187,7 +209,10 @@ impl<'t> Parser<'t> {
             } else {
                 let pos = self.peek().pos;
                 if args.iter().any(|a| a.keyword.is_some()) {
-                    return Err(SyntaxError::new(pos, "positional argument follows keyword argument"));
+                    return Err(SyntaxError::new(
+                        pos,
+                        "positional argument follows keyword argument",
+                    ));
                 }
                 Arg {
                     keyword: None,
@@ -312,7 +337,10 @@ impl<'t> Parser<'t> {
             self.next();
         }
         match (text, bytes) {
-            (Some(_), Some(_)) => Err(SyntaxError::new(first, "cannot mix bytes and nonbytes literals")),
+            (Some(_), Some(_)) => Err(SyntaxError::new(
+                first,
+                "cannot mix bytes and nonbytes literals",
+            )),
             (_, Some(b)) => Ok(Value::Bytes(b)),
             (t, None) => Ok(Value::Str(t.unwrap_or_default())),
         }
@@ -341,8 +369,14 @@ mod tests {
         assert_eq!(first_arg("canvas.f(-5)"), Value::Int(-5));
         assert_eq!(first_arg("canvas.f(--5.5)"), Value::Float(5.5));
         assert_eq!(first_arg("canvas.f(-True)"), Value::Int(-1));
-        assert_eq!(first_arg("canvas.f(['a', 'b',])"), Value::List(vec![Value::Str("a".into()), Value::Str("b".into())]));
-        assert_eq!(first_arg("canvas.f(('a',))"), Value::Tuple(vec![Value::Str("a".into())]));
+        assert_eq!(
+            first_arg("canvas.f(['a', 'b',])"),
+            Value::List(vec![Value::Str("a".into()), Value::Str("b".into())])
+        );
+        assert_eq!(
+            first_arg("canvas.f(('a',))"),
+            Value::Tuple(vec![Value::Str("a".into())])
+        );
         assert_eq!(first_arg("canvas.f(('a'))"), Value::Str("a".into()));
         assert_eq!(first_arg("canvas.f(None)"), Value::None);
         assert_eq!(first_arg("canvas.f([])"), Value::List(vec![]));
@@ -367,15 +401,42 @@ mod tests {
     #[test]
     fn rejections() {
         let err = |c: &str| parse_code(c).expect_err("should fail").to_string();
-        assert_eq!(err("import os"), "line 1:1: expected `canvas = Canvas()` or a `canvas.` call, found name `import`");
+        assert_eq!(
+            err("import os"),
+            "line 1:1: expected `canvas = Canvas()` or a `canvas.` call, found name `import`"
+        );
         assert_eq!(err("canvas.f(x)"), "line 1:10: expected a literal value, found name `x` (canvas code may only use literals)");
-        assert_eq!(err("canvas.f(a=1, 2)"), "line 1:15: positional argument follows keyword argument");
-        assert_eq!(err("canvas.f(a=1, a=2)"), "line 1:15: keyword argument repeated: a");
-        assert_eq!(err("canvas.f(-'x')"), "line 1:10: bad operand type for unary -: 'str'");
-        assert_eq!(err("canvas.f('a' b'b')"), "line 1:10: cannot mix bytes and nonbytes literals");
-        assert_eq!(err("canvas = Canvas(1)"), "line 1:17: Canvas() takes no arguments");
-        assert_eq!(err("canvas.f(1) canvas.g()"), "line 1:13: expected end of statement, found name `canvas`");
-        assert_eq!(err("canvas.f(1 2)"), "line 1:12: expected `,` or `)`, found a number");
-        assert_eq!(err("canvas.f(1 + 2)"), "line 1:12: expected `,` or `)`, found `+`");
+        assert_eq!(
+            err("canvas.f(a=1, 2)"),
+            "line 1:15: positional argument follows keyword argument"
+        );
+        assert_eq!(
+            err("canvas.f(a=1, a=2)"),
+            "line 1:15: keyword argument repeated: a"
+        );
+        assert_eq!(
+            err("canvas.f(-'x')"),
+            "line 1:10: bad operand type for unary -: 'str'"
+        );
+        assert_eq!(
+            err("canvas.f('a' b'b')"),
+            "line 1:10: cannot mix bytes and nonbytes literals"
+        );
+        assert_eq!(
+            err("canvas = Canvas(1)"),
+            "line 1:17: Canvas() takes no arguments"
+        );
+        assert_eq!(
+            err("canvas.f(1) canvas.g()"),
+            "line 1:13: expected end of statement, found name `canvas`"
+        );
+        assert_eq!(
+            err("canvas.f(1 2)"),
+            "line 1:12: expected `,` or `)`, found a number"
+        );
+        assert_eq!(
+            err("canvas.f(1 + 2)"),
+            "line 1:12: expected `,` or `)`, found `+`"
+        );
     }
 }

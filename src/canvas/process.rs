@@ -49,7 +49,8 @@ impl Rect {
 
     /// Whether grid cell (column `x`, row `y`) is inside.
     pub fn contains(&self, x: usize, y: usize) -> bool {
-        (self.top as usize..self.bottom as usize).contains(&y) && (self.left as usize..self.right as usize).contains(&x)
+        (self.top as usize..self.bottom as usize).contains(&y)
+            && (self.left as usize..self.right as usize).contains(&x)
     }
 
     /// `[top, bottom, left, right]`, the order Omost and ComfyUI_omost use.
@@ -142,14 +143,22 @@ impl Region {
             GlobalPrefix::None => None,
             GlobalPrefix::Captured(p) => Some(safe_str(p)),
         };
-        inherited.into_iter().chain([safe_str(&self.description)]).collect()
+        inherited
+            .into_iter()
+            .chain([safe_str(&self.description)])
+            .collect()
     }
 
     /// Detailed descriptions, tags, atmosphere, style and quality, each through `safe_str`.
     pub fn suffixes(&self) -> Vec<String> {
         self.detailed_descriptions
             .iter()
-            .chain([&self.tags, &self.atmosphere, &self.style, &self.quality_meta])
+            .chain([
+                &self.tags,
+                &self.atmosphere,
+                &self.style,
+                &self.quality_meta,
+            ])
             .map(|s| safe_str(s))
             .collect()
     }
@@ -161,7 +170,10 @@ impl Canvas {
     pub fn depth_order(&self) -> Vec<usize> {
         let mut order: Vec<usize> = (0..self.regions.len()).collect();
         order.sort_by(|&a, &b| {
-            let (da, db) = (self.regions[a].distance_to_viewer, self.regions[b].distance_to_viewer);
+            let (da, db) = (
+                self.regions[a].distance_to_viewer,
+                self.regions[b].distance_to_viewer,
+            );
             db.partial_cmp(&da).unwrap_or(std::cmp::Ordering::Equal)
         });
         order
@@ -206,7 +218,8 @@ impl Canvas {
             let rect = region.rect();
             let color = region.color.rgb();
             for y in rect.top as usize..rect.bottom as usize {
-                for px in &mut latent[y * GRID + rect.left as usize..y * GRID + rect.right as usize] {
+                for px in &mut latent[y * GRID + rect.left as usize..y * GRID + rect.right as usize]
+                {
                     for (c, v) in px.iter_mut().enumerate() {
                         let blended = 0.7f64 * color[c] as f64 + (0.3f32 * *v) as f64;
                         *v = blended as f32;

@@ -12,7 +12,8 @@ use crate::canvas::{self, Canvas, Sketch, GRID};
 /// Reads a canvas from FILE (`-` for stdin), printing corrections as warnings on stderr.
 pub fn load(path: &str) -> Result<Canvas, CliError> {
     let text = read_text(path)?;
-    let parsed = canvas::parse(&text).map_err(|e| CliError::input(format!("{}: {e}", display_name(path))))?;
+    let parsed = canvas::parse(&text)
+        .map_err(|e| CliError::input(format!("{}: {e}", display_name(path))))?;
     for w in &parsed.warnings {
         eprintln!("warning: {}: {w}", display_name(path));
     }
@@ -83,7 +84,9 @@ pub fn inspect(path: &str, json: bool) -> CliResult {
 /// `sketch`: Omost's 90×90 colour sketch as a PNG, enlarged `scale` times.
 pub fn sketch(path: &str, out: &Path, scale: u32) -> CliResult {
     if !(1..=64).contains(&scale) {
-        return Err(CliError::input(format!("--scale must be between 1 and 64, got {scale}")));
+        return Err(CliError::input(format!(
+            "--scale must be between 1 and 64, got {scale}"
+        )));
     }
     let canvas = load(path)?;
     let sketch = canvas
@@ -135,18 +138,25 @@ pub struct GridOptions {
 /// `grid`: the coloured grid.
 pub fn grid(path: &str, opts: &GridOptions) -> CliResult {
     if !(3..=1000).contains(&opts.columns) {
-        return Err(CliError::input(format!("--columns must be between 3 and 1000, got {}", opts.columns)));
+        return Err(CliError::input(format!(
+            "--columns must be between 3 and 1000, got {}",
+            opts.columns
+        )));
     }
     let (w, h) = opts.aspect;
     if w == 0 || h == 0 {
-        return Err(CliError::input("--aspect needs a width and height above zero, e.g. 896x1152"));
+        return Err(CliError::input(
+            "--aspect needs a width and height above zero, e.g. 896x1152",
+        ));
     }
     // Terminal cells are about twice as tall as wide.
-    let rows = opts
-        .rows
-        .unwrap_or_else(|| ((opts.columns as f64 * h as f64 / w as f64 / 2.0).round() as usize).clamp(3, 500));
+    let rows = opts.rows.unwrap_or_else(|| {
+        ((opts.columns as f64 * h as f64 / w as f64 / 2.0).round() as usize).clamp(3, 500)
+    });
     if !(3..=500).contains(&rows) {
-        return Err(CliError::input(format!("--rows must be between 3 and 500, got {rows}")));
+        return Err(CliError::input(format!(
+            "--rows must be between 3 and 500, got {rows}"
+        )));
     }
     let canvas = load(path)?;
     let mode = opts

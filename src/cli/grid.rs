@@ -43,7 +43,11 @@ pub fn region_mark(index: usize) -> char {
 /// Draws the canvas on `columns × rows` cells, then a legend (far → near).
 pub fn render(canvas: &Canvas, columns: usize, rows: usize, mode: ColorMode) -> String {
     let map = CellMap::paint(canvas, columns, rows);
-    let background = canvas.global.as_ref().map(|g| g.color.rgb()).unwrap_or([0, 0, 0]);
+    let background = canvas
+        .global
+        .as_ref()
+        .map(|g| g.color.rgb())
+        .unwrap_or([0, 0, 0]);
     let labels = place_labels(canvas, &map);
     let mut out = String::new();
     for row in 0..rows {
@@ -84,13 +88,23 @@ fn guide(column: usize, row: usize, columns: usize, rows: usize) -> char {
     }
 }
 
-/// Each region's label ("3 A mighty dragon.") written from the first cell where it is on top, as far
+/// Each region's label (" 3 A mighty dragon. ") written from the first cell where it is on top, as far
 /// as the region stays on top along that row.
 fn place_labels(canvas: &Canvas, map: &CellMap) -> Vec<Option<char>> {
     let mut labels = vec![None; map.columns * map.rows];
     for (i, region) in canvas.regions.iter().enumerate() {
-        let Some((column, row)) = map.label_anchor(i) else { continue };
-        let text = format!("{} {}", region_mark(i), region.description.split_whitespace().collect::<Vec<_>>().join(" "));
+        let Some((column, row)) = map.label_anchor(i) else {
+            continue;
+        };
+        let text = format!(
+            " {} {} ",
+            region_mark(i),
+            region
+                .description
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
         for (k, ch) in text.chars().enumerate() {
             let c = column + k;
             if c >= map.columns || map.at(c, row) != Some(i) {
@@ -108,7 +122,13 @@ fn legend(canvas: &Canvas, out: &mut String, mode: ColorMode) {
         _ => format!("{}  \x1b[0m ", bg_escape(rgb, mode)),
     };
     if let Some(g) = &canvas.global {
-        let _ = writeln!(out, "{}. global  {}  {}", swatch(g.color.rgb()), g.color, g.description);
+        let _ = writeln!(
+            out,
+            "{}. global  {}  {}",
+            swatch(g.color.rgb()),
+            g.color,
+            g.description
+        );
     } else {
         let _ = writeln!(out, "(no global description)");
     }
