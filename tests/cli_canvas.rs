@@ -17,7 +17,12 @@ fn omost(args: &[&str], stdin: Option<&[u8]>) -> Output {
         .spawn()
         .expect("omost runs");
     if let Some(input) = stdin {
-        child.stdin.take().expect("stdin").write_all(input).expect("writes stdin");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input)
+            .expect("writes stdin");
     }
     drop(child.stdin.take());
     child.wait_with_output().expect("omost finishes")
@@ -63,7 +68,10 @@ fn inspect_text_reads_stdin() {
     let o = omost(&["canvas", "inspect", "-"], Some(&reply));
     assert!(o.status.success(), "{}", stderr(&o));
     let text = stdout(&o);
-    assert!(text.starts_with("global\n  rect [0, 90, 0, 90]  color darkslategray (47, 79, 79)"), "{text}");
+    assert!(
+        text.starts_with("global\n  rect [0, 90, 0, 90]  color darkslategray (47, 79, 79)"),
+        "{text}"
+    );
     assert!(text.contains("region 3 (on the top, no offset, a large horizontal area; distance 10)"));
 }
 
@@ -72,11 +80,16 @@ fn fmt_is_canonical_and_idempotent() {
     let first = omost(&["canvas", "fmt", &dragon()], None);
     assert!(first.status.success(), "{}", stderr(&first));
     let code = stdout(&first);
-    assert!(code.starts_with("# Initialize the canvas\ncanvas = Canvas()\n\n# Set a global description"));
+    assert!(code
+        .starts_with("# Initialize the canvas\ncanvas = Canvas()\n\n# Set a global description"));
     let second = omost(&["canvas", "fmt", "-"], Some(code.as_bytes()));
     assert_eq!(stdout(&second), code);
-    let original = canvas::parse(&std::fs::read_to_string(dragon()).expect("dragon")).expect("parses");
-    assert_eq!(canvas::parse(&code).expect("reparses").canvas, original.canvas);
+    let original =
+        canvas::parse(&std::fs::read_to_string(dragon()).expect("dragon")).expect("parses");
+    assert_eq!(
+        canvas::parse(&code).expect("reparses").canvas,
+        original.canvas
+    );
     // JSON round trip through the CLI too.
     let json = omost(&["canvas", "fmt", &dragon(), "--json"], None);
     let back = omost(&["canvas", "fmt", "-"], Some(&json.stdout));
@@ -87,7 +100,18 @@ fn fmt_is_canonical_and_idempotent() {
 fn sketch_writes_a_scaled_png() {
     let dir = temp_dir("sketch");
     let out = dir.join("sketch.png");
-    let o = omost(&["canvas", "sketch", &dragon(), "-o", out.to_str().expect("path"), "--scale", "4"], None);
+    let o = omost(
+        &[
+            "canvas",
+            "sketch",
+            &dragon(),
+            "-o",
+            out.to_str().expect("path"),
+            "--scale",
+            "4",
+        ],
+        None,
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let decoder = png::Decoder::new(std::fs::File::open(&out).expect("png exists"));
     let mut reader = decoder.read_info().expect("valid PNG");
@@ -108,15 +132,37 @@ fn sketch_writes_a_scaled_png() {
 
 #[test]
 fn grid_plain_and_coloured() {
-    let plain = omost(&["canvas", "grid", &dragon(), "--columns", "30", "--color", "never"], None);
+    let plain = omost(
+        &[
+            "canvas",
+            "grid",
+            &dragon(),
+            "--columns",
+            "30",
+            "--color",
+            "never",
+        ],
+        None,
+    );
     assert!(plain.status.success());
     let text = stdout(&plain);
     assert!(!text.contains('\x1b'));
     assert!(text.contains(" 3 A stormy sky"), "{text}");
-    assert!(text.contains("2 in the center, no offset, a large square area, distance 7  firebrick  A mighty dragon."));
-    let truecolor = stdout(&omost(&["canvas", "grid", &dragon(), "--color", "truecolor"], None));
-    assert!(truecolor.contains("\x1b[48;2;25;25;112m"), "midnightblue sky");
-    let palette = stdout(&omost(&["canvas", "grid", &dragon(), "--color", "256"], None));
+    assert!(text.contains(
+        "2 in the center, no offset, a large square area, distance 7  firebrick  A mighty dragon."
+    ));
+    let truecolor = stdout(&omost(
+        &["canvas", "grid", &dragon(), "--color", "truecolor"],
+        None,
+    ));
+    assert!(
+        truecolor.contains("\x1b[48;2;25;25;112m"),
+        "midnightblue sky"
+    );
+    let palette = stdout(&omost(
+        &["canvas", "grid", &dragon(), "--color", "256"],
+        None,
+    ));
     assert!(palette.contains("\x1b[48;5;") && !palette.contains("48;2;"));
     // Not a terminal: auto means plain.
     let auto = stdout(&omost(&["canvas", "grid", &dragon()], None));
@@ -133,8 +179,11 @@ fn bad_input_gets_one_line_and_exit_2() {
         p.to_string_lossy().into_owned()
     };
     let good = std::fs::read_to_string(dragon()).expect("dragon");
-    let cut = write("cut.md", good[..good.len() / 2].as_bytes());
-    let syntax = write("syntax.py", b"canvas = Canvas()\ncanvas.set_global_description(description='a' + 'b')\n");
+    let cut = write("cut.md", &good.as_bytes()[..good.len() / 2]);
+    let syntax = write(
+        "syntax.py",
+        b"canvas = Canvas()\ncanvas.set_global_description(description='a' + 'b')\n",
+    );
     let colour = write(
         "colour.py",
         b"canvas = Canvas()\ncanvas.set_global_description(description='a', detailed_descriptions=[], tags='', HTML_web_color_name='qqq')\n",
@@ -144,37 +193,81 @@ fn bad_input_gets_one_line_and_exit_2() {
     let empty = write("empty.md", b"");
     let bad_json = write("bad.json", b"{\"global\": 5}");
     let conditions = write("conds.json", b"[{\"rect\": [0, 90, 0, 90]}]");
-    let exec = write("exec.py", b"canvas = Canvas()\n__import__('os').system('echo pwned')\n");
+    let exec = write(
+        "exec.py",
+        b"canvas = Canvas()\n__import__('os').system('echo pwned')\n",
+    );
     let missing = dir.join("missing.md").to_string_lossy().into_owned();
     let dir_arg = dir.to_string_lossy().into_owned();
     let dragon = dragon();
     let cases: Vec<(Vec<&str>, &str)> = vec![
-        (vec!["canvas", "inspect", &cut], "is never closed (the reply was cut off)"),
+        (
+            vec!["canvas", "inspect", &cut],
+            "is never closed (the reply was cut off)",
+        ),
         (vec!["canvas", "inspect", &syntax], "line 2:"),
-        (vec!["canvas", "fmt", &colour], "The value [qqq] is not valid!"),
-        (vec!["canvas", "inspect", &no_global], "no global description"),
-        (vec!["canvas", "sketch", &no_global, "-o", "/tmp/x.png"], "no global description"),
+        (
+            vec!["canvas", "fmt", &colour],
+            "The value [qqq] is not valid!",
+        ),
+        (
+            vec!["canvas", "inspect", &no_global],
+            "no global description",
+        ),
+        (
+            vec!["canvas", "sketch", &no_global, "-o", "/tmp/x.png"],
+            "no global description",
+        ),
         (vec!["canvas", "grid", &not_utf8], "not UTF-8"),
-        (vec!["canvas", "inspect", &empty], "Response does not contain codes!"),
+        (
+            vec!["canvas", "inspect", &empty],
+            "Response does not contain codes!",
+        ),
         (vec!["canvas", "inspect", &bad_json], "canvas JSON:"),
         (vec!["canvas", "inspect", &conditions], "condition list"),
         (vec!["canvas", "inspect", &exec], "line 2:1:"),
         (vec!["canvas", "inspect", &missing], "cannot read"),
         (vec!["canvas", "inspect", &dir_arg], "cannot read"),
-        (vec!["canvas", "sketch", &dragon, "-o", "/tmp/x.png", "--scale", "0"], "--scale"),
-        (vec!["canvas", "grid", &dragon, "--columns", "1"], "--columns"),
+        (
+            vec![
+                "canvas",
+                "sketch",
+                &dragon,
+                "-o",
+                "/tmp/x.png",
+                "--scale",
+                "0",
+            ],
+            "--scale",
+        ),
+        (
+            vec!["canvas", "grid", &dragon, "--columns", "1"],
+            "--columns",
+        ),
     ];
     for (args, expect) in cases {
         let o = omost(&args, None);
         let err = stderr(&o);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
         assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
-        assert!(err.starts_with("error: ") && err.contains(expect), "{args:?}: {err}");
+        assert!(
+            err.starts_with("error: ") && err.contains(expect),
+            "{args:?}: {err}"
+        );
         assert!(!err.contains("panicked"));
     }
     // A write that fails is a runtime failure (exit 1), and leaves no file behind.
     let out = dir.join("no-such-dir/out.png");
-    let o = omost(&["canvas", "sketch", &dragon, "-o", out.to_str().expect("path")], None);
+    let o = omost(
+        &[
+            "canvas",
+            "sketch",
+            &dragon,
+            "-o",
+            out.to_str().expect("path"),
+        ],
+        None,
+    );
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert_eq!(stderr(&o).lines().count(), 1);
     std::fs::remove_dir_all(dir).ok();
@@ -185,5 +278,8 @@ fn corrections_are_reported_as_warnings() {
     let code = "canvas = Canvas()\ncanvas.set_global_description(description='a', detailed_descriptions=[], tags='', HTML_web_color_name='Sky Blue')\n";
     let o = omost(&["canvas", "inspect", "-", "--json"], Some(code.as_bytes()));
     assert!(o.status.success());
-    assert_eq!(stderr(&o).trim(), "warning: <stdin>: line 2:103: Automatically corrected [sky blue] -> [skyblue].");
+    assert_eq!(
+        stderr(&o).trim(),
+        "warning: <stdin>: line 2:103: Automatically corrected [sky blue] -> [skyblue]."
+    );
 }

@@ -95,7 +95,12 @@ fn list(out: &mut String, items: &[String]) {
 /// The description as a one-line comment, first letter lower-cased as the model writes it
 /// ("A mighty dragon." → "# Add a mighty dragon.").
 fn comment_text(description: &str) -> String {
-    let one_line: String = description.split_whitespace().collect::<Vec<_>>().join(" ");
+    // Backticks become quotes so a comment can never hold a ``` fence.
+    let one_line: String = description
+        .replace('`', "'")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
     let mut chars = one_line.chars();
     match (chars.next(), chars.clone().next()) {
         (Some(first), second)
@@ -108,17 +113,20 @@ fn comment_text(description: &str) -> String {
 }
 
 /// A Python string literal for `s`, as Python's `repr` writes it: single quotes unless the text has a
-/// `'` and no `"`, escapes for backslash, the quote and control characters, other text as is.
+/// `'` and no `"`, escapes for backslash, the quote and control characters, other text as is. Backticks
+/// in text that holds a ```` ``` ```` fence are written `\x60`, so emitted code never contains a fence.
 pub fn py_str(s: &str) -> String {
     let quote = if s.contains('\'') && !s.contains('"') {
         '"'
     } else {
         '\''
     };
+    let escape_backticks = s.contains("```");
     let mut out = String::with_capacity(s.len() + 2);
     out.push(quote);
     for c in s.chars() {
         match c {
+            '`' if escape_backticks => out.push_str("\\x60"),
             '\\' => out.push_str("\\\\"),
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
@@ -164,6 +172,11 @@ mod tests {
         assert_eq!(py_str("both ' and \""), "'both \\' and \"'");
         assert_eq!(py_str("a\\b\nc\u{1}"), "'a\\\\b\\nc\\x01'");
         assert_eq!(py_str("dragon’s"), "'dragon’s'");
+        assert_eq!(
+            py_str("a ```python\nb` c"),
+            "'a \\x60\\x60\\x60python\\nb\\x60 c'"
+        );
+        assert_eq!(py_str("one ` tick"), "'one ` tick'");
     }
 
     #[test]
