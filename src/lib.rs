@@ -3,3 +3,7 @@
 
 pub mod canvas;
 pub mod cli;
+pub mod fsutil;
+pub mod llm;
+pub mod logging;
+pub mod session;

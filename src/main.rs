@@ -5,8 +5,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use omost_tui::cli::canvas_cmd::{self, GridOptions};
+use omost_tui::cli::chat_cmd::{self, ChatOptions};
 use omost_tui::cli::grid::ColorMode;
 use omost_tui::cli::{CliError, CliResult};
+use omost_tui::llm::{LoadOptions, Sampling};
 
 /// Compose images by chatting, in the terminal: an LLM writes an Omost canvas, you revise it, SDXL
 /// renders it.
@@ -22,6 +24,50 @@ enum Command {
     /// Read, check and convert canvases (LLM replies, bare canvas code or canvas JSON).
     #[command(subcommand)]
     Canvas(CanvasCommand),
+    /// Ask the local LLM for a canvas: the reply streams to stdout, figures go to stderr.
+    Chat(ChatArgs),
+}
+
+#[derive(clap::Args)]
+struct ChatArgs {
+    /// The GGUF model (an Omost fine-tune for real canvases).
+    #[arg(long, value_name = "PATH")]
+    llm: PathBuf,
+    /// The request; read from stdin when absent.
+    prompt: Option<String>,
+    /// Write the canvas here: JSON for .json, canonical Omost code otherwise.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Continue a saved conversation (a name, or a path ending in .json); the reply is added to it.
+    #[arg(long, value_name = "NAME")]
+    session: Option<String>,
+    /// Sampling temperature; 0 is greedy.
+    #[arg(long, default_value_t = 0.6)]
+    temperature: f32,
+    #[arg(long, default_value_t = 0.9)]
+    top_p: f32,
+    #[arg(long, default_value_t = 50)]
+    top_k: i32,
+    #[arg(long, default_value_t = 12345)]
+    seed: u32,
+    /// Most tokens in the reply.
+    #[arg(long, default_value_t = 4096)]
+    max_tokens: usize,
+    /// Let the model write freely instead of constraining it to a canvas.
+    #[arg(long)]
+    no_grammar: bool,
+    /// Layers to offload to the GPU (default: all, on a GPU build).
+    #[arg(long)]
+    gpu_layers: Option<u32>,
+    /// Context length in tokens.
+    #[arg(long, default_value_t = 8192)]
+    ctx: u32,
+    /// CPU threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Use this llama.cpp chat template (llama3, chatml, phi3, …) instead of the model's own.
+    #[arg(long, value_name = "NAME")]
+    chat_template: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -95,6 +141,26 @@ fn parse_size(s: &str) -> Result<(u32, u32), String> {
 
 fn run(cli: Cli) -> CliResult {
     match cli.command {
+        Command::Chat(a) => chat_cmd::chat(ChatOptions {
+            llm: a.llm,
+            prompt: a.prompt,
+            out: a.out,
+            session: a.session,
+            sampling: Sampling {
+                temperature: a.temperature,
+                top_p: a.top_p,
+                top_k: a.top_k,
+                max_tokens: a.max_tokens,
+                seed: a.seed,
+                grammar: !a.no_grammar,
+            },
+            load: LoadOptions {
+                gpu_layers: a.gpu_layers,
+                ctx: a.ctx,
+                threads: a.threads,
+                chat_template: a.chat_template,
+            },
+        }),
         Command::Canvas(cmd) => match cmd {
             CanvasCommand::Inspect { file, json } => canvas_cmd::inspect(&file, json),
             CanvasCommand::Sketch {

@@ -1,6 +1,7 @@
 //! The command line's shared pieces: errors with exit codes, reading inputs, writing outputs.
 
 pub mod canvas_cmd;
+pub mod chat_cmd;
 pub mod grid;
 pub mod output;
 

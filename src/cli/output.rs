@@ -6,6 +6,8 @@ use std::fs;
 use std::io::{self, Read, Write};
 use std::path::Path;
 
+use crate::fsutil::{self, io_reason};
+
 use super::CliError;
 
 /// Reads `path` (`-` for stdin) as UTF-8 text with `\r\n` line ends made `\n`.
@@ -29,35 +31,15 @@ pub fn read_text(path: &str) -> Result<String, CliError> {
     Ok(text.replace("\r\n", "\n"))
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same folder and a rename.
+/// Writes `bytes` to `path` atomically (see [`crate::fsutil::write_atomic`]).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
-    let fail = |e: io::Error| {
+    fsutil::write_atomic(path, bytes).map_err(|e| {
         CliError::runtime(format!(
             "cannot write {}: {}",
             path.display(),
             io_reason(&e)
         ))
-    };
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .ok_or_else(|| CliError::input(format!("{} is not a file path", path.display())))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let result = fs::File::create(&tmp)
-        .and_then(|mut f| f.write_all(bytes).and_then(|_| f.sync_all()))
-        .and_then(|_| fs::rename(&tmp, path));
-    if let Err(e) = result {
-        let _ = fs::remove_file(&tmp);
-        return Err(fail(e));
-    }
-    Ok(())
+    })
 }
 
 /// Prints to stdout; a closed pipe (`| head`) ends output quietly instead of failing.
@@ -69,14 +51,5 @@ pub fn print_stdout(text: &str) -> Result<(), CliError> {
             io_reason(&e)
         ))),
         _ => Ok(()),
-    }
-}
-
-/// An I/O error's reason without Rust's "(os error N)" suffix.
-pub fn io_reason(e: &io::Error) -> String {
-    let s = e.to_string();
-    match s.find(" (os error") {
-        Some(i) => s[..i].to_owned(),
-        None => s,
     }
 }

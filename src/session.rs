@@ -1,0 +1,130 @@
+//! Chat sessions on disk: the conversation (with the canvas code the LLM is shown), saved atomically as
+//! JSON. A damaged file is reported and left as it is, never overwritten.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::fsutil::{self, io_reason};
+use crate::llm::Conversation;
+
+/// Version of the session file format.
+const FORMAT: u32 = 1;
+
+/// A saved session.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Session {
+    pub format: u32,
+    pub conversation: Conversation,
+}
+
+/// Why a session could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error("session {}: {reason}", path.display())]
+    Io { path: PathBuf, reason: String },
+    #[error("session {} is damaged ({reason}); it was left untouched — move it away or pick another name", path.display())]
+    Damaged { path: PathBuf, reason: String },
+    #[error("invalid session name {0:?}: use letters, digits, '-', '_' or '.', or give a path ending in .json")]
+    BadName(String),
+}
+
+/// The file for session `name`: a path when it ends in `.json` or holds a `/`, otherwise
+/// `<data dir>/sessions/NAME.json`.
+pub fn session_path(name: &str) -> Result<PathBuf, SessionError> {
+    if name.ends_with(".json") || name.contains('/') {
+        return Ok(PathBuf::from(name));
+    }
+    let ok = !name.is_empty()
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if !ok {
+        return Err(SessionError::BadName(name.to_owned()));
+    }
+    Ok(fsutil::data_dir()
+        .join("sessions")
+        .join(format!("{name}.json")))
+}
+
+impl Session {
+    /// Reads the session at `path`; a missing file is a new, empty session.
+    pub fn load(path: &Path) -> Result<Session, SessionError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(Session {
+                    format: FORMAT,
+                    ..Session::default()
+                })
+            }
+            Err(e) => {
+                return Err(SessionError::Io {
+                    path: path.to_path_buf(),
+                    reason: io_reason(&e),
+                })
+            }
+        };
+        let session: Session = serde_json::from_str(&text).map_err(|e| SessionError::Damaged {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+        if session.format != FORMAT {
+            return Err(SessionError::Damaged {
+                path: path.to_path_buf(),
+                reason: format!("format {} is not {FORMAT}", session.format),
+            });
+        }
+        Ok(session)
+    }
+
+    /// Writes the session atomically, creating its folder.
+    pub fn save(&self, path: &Path) -> Result<(), SessionError> {
+        let io = |e: std::io::Error| SessionError::Io {
+            path: path.to_path_buf(),
+            reason: io_reason(&e),
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(io)?;
+        }
+        let json = serde_json::to_string_pretty(self).unwrap_or_default();
+        fsutil::write_atomic(path, json.as_bytes()).map_err(io)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_damage_is_kept() {
+        let dir = std::env::temp_dir().join(format!("omost-session-{}", std::process::id()));
+        let path = dir.join("s.json");
+        let mut s = Session::load(&path).expect("missing is empty");
+        assert!(s.conversation.turns.is_empty());
+        s.conversation.push("a", "b");
+        s.save(&path).expect("saves");
+        assert_eq!(Session::load(&path).expect("loads"), s);
+        std::fs::write(&path, "{not json").expect("corrupt");
+        assert!(matches!(
+            Session::load(&path),
+            Err(SessionError::Damaged { .. })
+        ));
+        assert_eq!(std::fs::read_to_string(&path).expect("kept"), "{not json");
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn names() {
+        assert!(session_path("my-chat")
+            .expect("ok")
+            .ends_with("sessions/my-chat.json"));
+        assert_eq!(
+            session_path("x/y.json").expect("ok"),
+            PathBuf::from("x/y.json")
+        );
+        assert!(session_path("../x").is_ok_and(|p| p == Path::new("../x")));
+        assert!(session_path(".hidden").is_err());
+    }
+}
