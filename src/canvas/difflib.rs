@@ -8,19 +8,18 @@
 
 use std::collections::HashMap;
 
-/// Ratcliff/Obershelp similarity between a candidate `a` and the word `b`, as
-/// `difflib.SequenceMatcher(None, a, b)` computes it.
-pub struct SequenceMatcher {
-    a: Vec<char>,
+/// The word side (`seq2`) of a `SequenceMatcher`, indexed once and compared with many candidates, as
+/// `get_close_matches` does with `set_seq2`.
+#[derive(Clone)]
+struct Word {
     b: Vec<char>,
-    /// For each element of `b` not junk or popular, the ascending indices where it occurs.
+    /// For each element of `b` not popular, the ascending indices where it occurs.
     b2j: HashMap<char, Vec<usize>>,
     b_counts: HashMap<char, usize>,
 }
 
-impl SequenceMatcher {
-    /// Compares `a` with `b`; `b` is the sequence whose popular elements autojunk discards.
-    pub fn new(a: &str, b: &str) -> Self {
+impl Word {
+    fn new(b: &str) -> Self {
         let b: Vec<char> = b.chars().collect();
         let mut b2j: HashMap<char, Vec<usize>> = HashMap::new();
         for (j, &c) in b.iter().enumerate() {
@@ -37,14 +36,28 @@ impl SequenceMatcher {
             let ntest = n / 100 + 1;
             b2j.retain(|_, idxs| idxs.len() <= ntest);
         }
+        Word { b, b2j, b_counts }
+    }
+}
+
+/// Ratcliff/Obershelp similarity between a candidate `a` and the word `b`, as
+/// `difflib.SequenceMatcher(None, a, b)` computes it.
+pub struct SequenceMatcher<'w> {
+    a: Vec<char>,
+    word: std::borrow::Cow<'w, Word>,
+}
+
+impl SequenceMatcher<'static> {
+    /// Compares `a` with `b`; `b` is the sequence whose popular elements autojunk discards.
+    pub fn new(a: &str, b: &str) -> Self {
         SequenceMatcher {
             a: a.chars().collect(),
-            b,
-            b2j,
-            b_counts,
+            word: std::borrow::Cow::Owned(Word::new(b)),
         }
     }
+}
 
+impl SequenceMatcher<'_> {
     /// `find_longest_match(alo, ahi, blo, bhi)`: `(i, j, size)` of the longest matching block.
     fn find_longest_match(
         &self,
@@ -53,12 +66,12 @@ impl SequenceMatcher {
         blo: usize,
         bhi: usize,
     ) -> (usize, usize, usize) {
-        let (a, b) = (&self.a, &self.b);
+        let (a, b) = (&self.a, &self.word.b);
         let (mut besti, mut bestj, mut bestsize) = (alo, blo, 0usize);
         let mut j2len: HashMap<usize, usize> = HashMap::new();
         for (i, ch) in a.iter().enumerate().take(ahi).skip(alo) {
             let mut newj2len = HashMap::new();
-            if let Some(js) = self.b2j.get(ch) {
+            if let Some(js) = self.word.b2j.get(ch) {
                 for &j in js {
                     if j < blo {
                         continue;
@@ -100,7 +113,7 @@ impl SequenceMatcher {
 
     /// Total size of the matching blocks (`sum(m.size for m in get_matching_blocks())`).
     pub fn matches(&self) -> usize {
-        let mut queue = vec![(0, self.a.len(), 0, self.b.len())];
+        let mut queue = vec![(0, self.a.len(), 0, self.word.b.len())];
         let mut total = 0;
         while let Some((alo, ahi, blo, bhi)) = queue.pop() {
             let (i, j, k) = self.find_longest_match(alo, ahi, blo, bhi);
@@ -118,7 +131,7 @@ impl SequenceMatcher {
     }
 
     fn calculate_ratio(&self, matches: usize) -> f64 {
-        let length = self.a.len() + self.b.len();
+        let length = self.a.len() + self.word.b.len();
         if length == 0 {
             1.0
         } else {
@@ -138,7 +151,7 @@ impl SequenceMatcher {
         for &c in &self.a {
             let numb = *avail
                 .entry(c)
-                .or_insert_with(|| self.b_counts.get(&c).copied().unwrap_or(0) as isize);
+                .or_insert_with(|| self.word.b_counts.get(&c).copied().unwrap_or(0) as isize);
             avail.insert(c, numb - 1);
             if numb > 0 {
                 matches += 1;
@@ -149,7 +162,7 @@ impl SequenceMatcher {
 
     /// `real_quick_ratio()`: an upper bound on `ratio()` from lengths alone.
     pub fn real_quick_ratio(&self) -> f64 {
-        self.calculate_ratio(self.a.len().min(self.b.len()))
+        self.calculate_ratio(self.a.len().min(self.word.b.len()))
     }
 }
 
@@ -159,9 +172,18 @@ pub fn get_close_match<'a>(
     options: impl IntoIterator<Item = &'a str>,
     cutoff: f64,
 ) -> Option<(&'a str, f64)> {
+    let options: Vec<&'a str> = options.into_iter().collect();
+    // Only an identical string has ratio 1.0, the highest there is: nothing can beat or tie it.
+    if let Some(exact) = options.iter().find(|c| **c == word) {
+        return Some((exact, 1.0));
+    }
+    let word_index = Word::new(word);
     let mut best: Option<(f64, &'a str)> = None;
     for candidate in options {
-        let sm = SequenceMatcher::new(candidate, word);
+        let sm = SequenceMatcher {
+            a: candidate.chars().collect(),
+            word: std::borrow::Cow::Borrowed(&word_index),
+        };
         if sm.real_quick_ratio() >= cutoff && sm.quick_ratio() >= cutoff {
             let ratio = sm.ratio();
             if ratio >= cutoff {

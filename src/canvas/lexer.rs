@@ -256,6 +256,14 @@ impl Lexer {
         }
         let mut out = String::new();
         loop {
+            // Fast path: copy the run of ordinary characters up to the next quote, backslash or newline.
+            let run = self.chars[self.i..]
+                .iter()
+                .take_while(|&&c| c != quote && c != '\\' && c != '\n' && (!bytes || c.is_ascii()))
+                .count();
+            out.extend(&self.chars[self.i..self.i + run]);
+            self.i += run;
+            self.col += run as u32;
             let here = self.pos();
             let Some(c) = self.bump() else {
                 let what = if triple {

@@ -101,6 +101,8 @@ pub struct LocalLlm {
     /// For each token id: which characters that close something its text holds.
     closers: Vec<Closers>,
     template: LlamaChatTemplate,
+    /// The last reply's text and the tokens the model generated for it (see [`LocalLlm::prompt_tokens`]).
+    last_reply: Option<(String, Vec<LlamaToken>)>,
     info: ModelInfo,
 }
 
@@ -189,6 +191,7 @@ impl LocalLlm {
             cached: Vec::new(),
             closers,
             template,
+            last_reply: None,
             info,
         };
         llm.warm_up()?;
@@ -198,6 +201,13 @@ impl LocalLlm {
     /// What was loaded.
     pub fn info(&self) -> &ModelInfo {
         &self.info
+    }
+
+    /// Forgets the KV cache, so the next reply reads its whole prompt (for a new chat).
+    pub fn clear_cache(&mut self) {
+        self.ctx.clear_kv_cache();
+        self.cached.clear();
+        self.last_reply = None;
     }
 
     /// The first decode after creating a context is slow (thread start, page faults on the mapped
@@ -237,6 +247,22 @@ impl LocalLlm {
         self.model.vocab().tokenize(text.as_bytes(), true, true)
     }
 
+    /// Tokens of a rendered prompt. Where the prompt holds the previous reply verbatim, that span is the
+    /// tokens the model generated rather than a fresh tokenization of the text (which often splits
+    /// differently), so the KV cache matches through the whole reply and a follow-up reads only what is new.
+    fn prompt_tokens(&self, prompt: &str) -> Vec<LlamaToken> {
+        let vocab = self.model.vocab();
+        if let Some((text, generated)) = &self.last_reply {
+            if let Some(at) = prompt.rfind(text.as_str()).filter(|_| !text.is_empty()) {
+                let mut tokens = vocab.tokenize(prompt[..at].as_bytes(), true, true);
+                tokens.extend_from_slice(generated);
+                tokens.extend(vocab.tokenize(prompt[at + text.len()..].as_bytes(), false, true));
+                return tokens;
+            }
+        }
+        self.tokenize(prompt)
+    }
+
     /// Fits the conversation into the context, dropping the oldest exchanges if needed. Returns the
     /// prompt tokens and how many tokens the reply may have.
     fn fit(
@@ -248,7 +274,7 @@ impl LocalLlm {
         let n_ctx = self.ctx.n_ctx() as usize;
         let mut messages = messages.to_vec();
         loop {
-            let tokens = self.tokenize(&self.render(&messages)?);
+            let tokens = self.prompt_tokens(&self.render(&messages)?);
             let room = n_ctx.saturating_sub(tokens.len());
             if max_tokens.min(MAX_RESERVE) <= room {
                 return Ok((tokens, max_tokens.min(room)));
@@ -345,32 +371,36 @@ impl LocalLlm {
             return arr.selected_token().ok_or_else(no_token);
         };
         if let Some(scan) = closing {
-            let mut arr = self.ctx.token_data_array_ith(idx);
-            grammar.apply(&mut arr);
-            let rank = |d: &LlamaTokenData| {
-                let c = self
-                    .closers
-                    .get(d.id().0 as usize)
-                    .copied()
-                    .unwrap_or_default();
-                let ends_it = match scan {
+            let ends_it = |id: LlamaToken| {
+                let c = self.closers.get(id.0 as usize).copied().unwrap_or_default();
+                match scan {
                     Scan::Str(b'\'') => c.single_quote,
                     Scan::Str(_) => c.double_quote,
                     Scan::Comment => c.newline,
                     Scan::Code => c.bracket_or_quote,
-                };
-                (ends_it, d.logit())
+                }
             };
-            return arr
+            // The likeliest allowed token that ends what is open; if the grammar allows none, the
+            // likeliest allowed token. (Checking the few closers first keeps this cheap.)
+            let all = self.ctx.token_data_array_ith(idx);
+            let closers = all
                 .data
                 .iter()
-                .filter(|d| d.logit().is_finite())
-                .max_by(|a, b| {
-                    let ((ea, la), (eb, lb)) = (rank(a), rank(b));
-                    ea.cmp(&eb).then(la.total_cmp(&lb))
-                })
-                .map(|d| d.id())
-                .ok_or_else(no_token);
+                .filter(|d| ends_it(d.id()))
+                .copied()
+                .collect();
+            for mut candidates in [LlamaTokenDataArray::new(closers, false), all] {
+                grammar.apply(&mut candidates);
+                let best = candidates
+                    .data
+                    .iter()
+                    .filter(|d| d.logit().is_finite())
+                    .max_by(|a, b| a.logit().total_cmp(&b.logit()));
+                if let Some(best) = best {
+                    return Ok(best.id());
+                }
+            }
+            return Err(no_token());
         }
         let mut arr = self.ctx.token_data_array_ith(idx);
         chain.apply(&mut arr);
@@ -589,6 +619,7 @@ impl ChatEngine for LocalLlm {
         let mut text = String::new();
         let mut utf8 = Utf8Stream::default();
         let mut batch = LlamaBatch::new(1, 1);
+        let mut generated = Vec::new();
         let mut idx = (tokens.len() - reused - 1) as i32 % BATCH as i32;
         stats.stop = StopReason::Length;
         let vocab = self.model.vocab();
@@ -598,6 +629,7 @@ impl ChatEngine for LocalLlm {
                 break;
             }
             let closing = (n >= closing_from).then(|| scanner.scan());
+            let picking = Instant::now();
             let token = self.pick(&mut chain, grammar.as_mut(), idx, closing)?;
             if vocab.is_eog(token) {
                 stats.stop = StopReason::EndOfTurn;
@@ -608,6 +640,7 @@ impl ChatEngine for LocalLlm {
                     .map_err(|e| LlmError::Grammar(format!("grammar rejected a token: {e}")))?;
             }
             chain.accept(token);
+            stats.sampling_ms += picking.elapsed().as_secs_f64() * 1e3;
             let bytes = vocab.token_to_piece(token, false, None);
             scanner.feed(&bytes);
             let piece = utf8.push(&bytes);
@@ -628,6 +661,7 @@ impl ChatEngine for LocalLlm {
                 .decode(&mut batch)
                 .map_err(|e| LlmError::Decode(format!("decode failed at position {pos}: {e}")))?;
             self.cached.push(token);
+            generated.push(token);
             idx = 0;
         }
         let rest = utf8.finish();
@@ -636,6 +670,7 @@ impl ChatEngine for LocalLlm {
             sink(LlmEvent::Text(rest));
         }
         stats.generation_ms = gen_start.elapsed().as_secs_f64() * 1e3;
+        self.last_reply = Some((text.clone(), generated));
         Ok(Reply { text, stats })
     }
 }

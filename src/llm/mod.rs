@@ -68,6 +68,8 @@ pub struct ReplyStats {
     pub ttft_ms: f64,
     /// Time spent generating.
     pub generation_ms: f64,
+    /// Part of the generation time spent choosing tokens (sampling, grammar) rather than decoding.
+    pub sampling_ms: f64,
     pub stop: StopReason,
 }
 
