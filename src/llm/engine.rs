@@ -254,9 +254,9 @@ impl LocalLlm {
         let vocab = self.model.vocab();
         if let Some((text, generated)) = &self.last_reply {
             if let Some(at) = prompt.rfind(text.as_str()).filter(|_| !text.is_empty()) {
-                let mut tokens = vocab.tokenize(prompt[..at].as_bytes(), true, true);
+                let mut tokens = vocab.tokenize(&prompt.as_bytes()[..at], true, true);
                 tokens.extend_from_slice(generated);
-                tokens.extend(vocab.tokenize(prompt[at + text.len()..].as_bytes(), false, true));
+                tokens.extend(vocab.tokenize(&prompt.as_bytes()[at + text.len()..], false, true));
                 return tokens;
             }
         }
