@@ -1,6 +1,6 @@
 //! `omost chat` as a user runs it: the real binary, the real test model, sessions on disk, bad input.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::Mutex;
 
@@ -34,7 +34,7 @@ fn temp_dir(name: &str) -> PathBuf {
     dir
 }
 
-fn omost(args: &[&str], dir: &PathBuf) -> Output {
+fn omost(args: &[&str], dir: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_omost"))
         .args(args)
         // Keep logs and default session folders inside the test's own folder.
