@@ -7,17 +7,13 @@ use std::sync::atomic::AtomicBool;
 
 use omost_tui::llm::{ChatEngine, Conversation, LoadOptions, LocalLlm, Reply, Sampling};
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 fn model() -> PathBuf {
     std::env::var_os("OMOST_BENCH_LLM")
         .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            let cache = std::env::var_os("XDG_CACHE_HOME")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| {
-                    PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache")
-                });
-            cache.join("omost-tui/test-models/SmolLM2-135M-Instruct.Q4_1.gguf")
-        })
+        .unwrap_or_else(common::test_model)
 }
 
 fn run(

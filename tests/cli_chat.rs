@@ -1,5 +1,7 @@
 //! `omost chat` as a user runs it: the real binary, the real test model, sessions on disk, bad input.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::Mutex;
@@ -10,22 +12,7 @@ use omost_tui::canvas;
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 fn test_model() -> String {
-    let path = std::env::var_os("OMOST_TEST_LLM")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            let cache = std::env::var_os("XDG_CACHE_HOME")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| {
-                    PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache")
-                });
-            cache.join("omost-tui/test-models/SmolLM2-135M-Instruct.Q4_1.gguf")
-        });
-    assert!(
-        path.is_file(),
-        "{} is missing: run scripts/fetch-test-model",
-        path.display()
-    );
-    path.to_string_lossy().into_owned()
+    common::test_model().to_string_lossy().into_owned()
 }
 
 fn temp_dir(name: &str) -> PathBuf {

@@ -1,6 +1,8 @@
 //! The LLM engine with a real model: SmolLM2-135M-Instruct (fetched by `scripts/fetch-test-model`).
 //! It writes nonsense, but with the canvas grammar every reply must be a canvas Omost accepts.
 
+mod common;
+
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::Mutex;
@@ -16,27 +18,8 @@ use omost_tui::llm::{
 /// The tests share two cores: one model at a time.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
-fn test_model() -> PathBuf {
-    let path = std::env::var_os("OMOST_TEST_LLM")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            let cache = std::env::var_os("XDG_CACHE_HOME")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| {
-                    PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache")
-                });
-            cache.join("omost-tui/test-models/SmolLM2-135M-Instruct.Q4_1.gguf")
-        });
-    assert!(
-        path.is_file(),
-        "{} is missing: run scripts/fetch-test-model",
-        path.display()
-    );
-    path
-}
-
 fn load(opts: LoadOptions) -> LocalLlm {
-    LocalLlm::load(&test_model(), &opts, |_| true).expect("the test model loads")
+    LocalLlm::load(&common::test_model(), &opts, |_| true).expect("the test model loads")
 }
 
 fn options() -> LoadOptions {
@@ -288,7 +271,7 @@ fn broken_model_files_are_clear_errors() {
     let _one = ONE_AT_A_TIME.lock();
     let dir = std::env::temp_dir().join(format!("omost-bad-models-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dir");
-    let real = std::fs::read(test_model()).expect("model bytes");
+    let real = std::fs::read(common::test_model()).expect("model bytes");
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         ("empty.gguf", vec![], "the file is empty"),
         (
