@@ -218,11 +218,7 @@ impl Canvas {
         let order = self.depth_order();
         let rects: Vec<Rect> = order.iter().map(|&i| self.regions[i].rect()).collect();
         let cuts = |edges: &dyn Fn(&Rect) -> [u8; 2]| {
-            let mut v: Vec<usize> = rects
-                .iter()
-                .flat_map(|r| edges(r))
-                .map(usize::from)
-                .collect();
+            let mut v: Vec<usize> = rects.iter().flat_map(edges).map(usize::from).collect();
             v.extend([0, GRID]);
             v.sort_unstable();
             v.dedup();
