@@ -51,7 +51,7 @@ pub fn render(canvas: &Canvas, columns: usize, rows: usize, mode: ColorMode) -> 
     let labels = place_labels(canvas, &map);
     let mut out = String::new();
     for row in 0..rows {
-        let mut current_bg: Option<[u8; 3]> = None;
+        let mut current: Option<([u8; 3], [u8; 3])> = None;
         for column in 0..columns {
             let region = map.at(column, row);
             let label = labels[row * columns + column];
@@ -60,10 +60,16 @@ pub fn render(canvas: &Canvas, columns: usize, rows: usize, mode: ColorMode) -> 
                 continue;
             }
             let bg = region.map_or(background, |i| canvas.regions[i].color.rgb());
-            if current_bg != Some(bg) {
+            // Labels in full contrast; the grid lines faint, a third of the way from the background.
+            let fg = if label.is_some() {
+                contrast(bg)
+            } else {
+                mix(bg, contrast(bg), 0.35)
+            };
+            if current != Some((bg, fg)) {
                 out.push_str(&bg_escape(bg, mode));
-                out.push_str(&fg_escape(contrast(bg), mode));
-                current_bg = Some(bg);
+                out.push_str(&fg_escape(fg, mode));
+                current = Some((bg, fg));
             }
             out.push(label.unwrap_or_else(|| guide(column, row, columns, rows)));
         }
@@ -161,6 +167,11 @@ fn fg_escape(rgb: [u8; 3], mode: ColorMode) -> String {
         ColorMode::TrueColor => format!("\x1b[38;2;{};{};{}m", rgb[0], rgb[1], rgb[2]),
         _ => format!("\x1b[38;5;{}m", xterm256(rgb)),
     }
+}
+
+/// `a` moved the fraction `t` of the way to `b`.
+fn mix(a: [u8; 3], b: [u8; 3], t: f32) -> [u8; 3] {
+    [0, 1, 2].map(|i| (a[i] as f32 + (b[i] as f32 - a[i] as f32) * t).round() as u8)
 }
 
 /// Black or white, whichever reads better on `bg` (by perceived luminance).
