@@ -6,4 +6,5 @@ pub mod cli;
 pub mod fsutil;
 pub mod llm;
 pub mod logging;
+pub mod render;
 pub mod session;
