@@ -1,4 +1,7 @@
 //! The SDXL renderer (in progress): turns a canvas into an image the way Omost's
-//! `lib_omost/pipeline.py` does. So far: the noise schedule.
+//! `lib_omost/pipeline.py` does. So far: the noise schedule, the CLIP tokenizer and Omost's greedy
+//! sub-prompt bagging into 77-token chunks.
 
+pub mod bags;
 pub mod schedule;
+pub mod tokenizer;
