@@ -1,7 +1,8 @@
 //! The SDXL renderer (in progress): turns a canvas into an image the way Omost's
-//! `lib_omost/pipeline.py` does. So far: the noise schedule, the CLIP tokenizer and Omost's greedy
-//! sub-prompt bagging into 77-token chunks.
+//! `lib_omost/pipeline.py` does. So far: the noise schedule, the CLIP tokenizer, Omost's greedy
+//! sub-prompt bagging into 77-token chunks, and the CLIP-L/G text encoders.
 
 pub mod bags;
+pub mod clip;
 pub mod schedule;
 pub mod tokenizer;
