@@ -1,8 +1,9 @@
 //! The SDXL renderer (in progress): turns a canvas into an image the way Omost's
 //! `lib_omost/pipeline.py` does. So far: the noise schedule, the CLIP tokenizer, Omost's greedy
-//! sub-prompt bagging into 77-token chunks, and the CLIP-L/G text encoders.
+//! sub-prompt bagging into 77-token chunks, the CLIP-L/G text encoders and the samplers.
 
 pub mod bags;
 pub mod clip;
+pub mod sampler;
 pub mod schedule;
 pub mod tokenizer;
