@@ -2,22 +2,17 @@
 //! (`scripts/oracle/make_clip_fixture.py`): penultimate hidden states, pooled EOS states and CLIP-G's
 //! projected text embeddings, f32, on the README dragon's real token chunks.
 
+#[path = "common/tensors.rs"]
+mod tensors;
+
 use std::path::PathBuf;
 
-use candle_core::{DType, Device, Tensor, D};
+use candle_core::{DType, Device};
 use omost_tui::render::clip::ClipTextEncoder;
+use tensors::max_abs_diff;
 
 fn fixture_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny-sdxl")
-}
-
-fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
-    (a - b)
-        .and_then(|d| d.abs())
-        .and_then(|d| d.flatten_all())
-        .and_then(|d| d.max(D::Minus1))
-        .and_then(|d| d.to_scalar::<f32>())
-        .expect("difference")
 }
 
 #[test]

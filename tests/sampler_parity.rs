@@ -1,18 +1,13 @@
 //! The samplers against Omost's own `sample_dpmpp_2m` (and k-diffusion's Euler and DPM++ 2M SDE) on a
 //! fixed noise with an analytic denoiser (`scripts/oracle/make_sampler_fixture.py`).
 
+#[path = "common/tensors.rs"]
+mod tensors;
+
 use candle_core::{Device, IndexOp, Tensor, D};
 use omost_tui::render::sampler::{sample, Sampler};
 use omost_tui::render::schedule::NoiseSchedule;
-
-fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
-    (a - b)
-        .and_then(|d| d.abs())
-        .and_then(|d| d.flatten_all())
-        .and_then(|d| d.max(D::Minus1))
-        .and_then(|d| d.to_scalar::<f32>())
-        .expect("difference")
-}
+use tensors::max_abs_diff;
 
 #[test]
 fn samplers_match_omost_and_k_diffusion() {
