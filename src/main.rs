@@ -7,8 +7,11 @@ use clap::{Parser, Subcommand, ValueEnum};
 use omost_tui::cli::canvas_cmd::{self, GridOptions};
 use omost_tui::cli::chat_cmd::{self, ChatOptions};
 use omost_tui::cli::grid::ColorMode;
+use omost_tui::cli::render_cmd;
 use omost_tui::cli::{CliError, CliResult};
 use omost_tui::llm::{LoadOptions, Sampling};
+use omost_tui::render::pipeline::{Pooled, RenderSettings};
+use omost_tui::render::sampler::Sampler;
 
 /// Compose images by chatting, in the terminal: an LLM writes an Omost canvas, you revise it, SDXL
 /// renders it.
@@ -26,6 +29,92 @@ enum Command {
     Canvas(CanvasCommand),
     /// Ask the local LLM for a canvas: the reply streams to stdout, figures go to stderr.
     Chat(ChatArgs),
+    /// Render a canvas with SDXL (regional attention as Omost does it) to a PNG with metadata.
+    Render(Box<RenderArgs>),
+    /// Developer tools.
+    #[command(subcommand)]
+    Dev(DevCommand),
+}
+
+#[derive(clap::Args)]
+struct RenderArgs {
+    /// LLM reply, canvas code or canvas JSON; `-` for stdin.
+    canvas: String,
+    /// SDXL weights: a diffusers folder, a single-file .safetensors, or a Hugging Face repo id in the
+    /// local cache.
+    #[arg(long)]
+    sdxl: String,
+    /// Output PNG.
+    #[arg(short, long)]
+    output: PathBuf,
+    /// Image width in pixels (multiple of 64).
+    #[arg(long, default_value_t = 896)]
+    width: usize,
+    /// Image height in pixels (multiple of 64).
+    #[arg(long, default_value_t = 1152)]
+    height: usize,
+    /// Sampling steps.
+    #[arg(long, default_value_t = 25)]
+    steps: usize,
+    /// Classifier-free guidance scale.
+    #[arg(long, default_value_t = 5.0)]
+    cfg: f64,
+    /// Noise seed (the same seed gives the same image on any device).
+    #[arg(long, default_value_t = 12345)]
+    seed: u64,
+    /// Negative prompt.
+    #[arg(long, default_value = omost_tui::render::pipeline::DEFAULT_NEGATIVE)]
+    negative: String,
+    /// Sampler.
+    #[arg(long, value_enum, default_value_t = SamplerArg::DpmPp2m)]
+    sampler: SamplerArg,
+    /// Hi-res fix: upscale by this factor and denoise again (1 = off).
+    #[arg(long, default_value_t = 1.0)]
+    hires_scale: f64,
+    /// Hi-res fix steps.
+    #[arg(long, default_value_t = 20)]
+    hires_steps: usize,
+    /// Hi-res fix denoising strength.
+    #[arg(long, default_value_t = 0.4)]
+    hires_denoise: f64,
+    /// Start from the blurred canvas colour sketch, denoising this much (e.g. 0.95).
+    #[arg(long, value_name = "STRENGTH")]
+    from_sketch: Option<f64>,
+    /// Pooled text vector: CLIP-G's projected embedding (as SDXL was trained) or Omost's unprojected one.
+    #[arg(long, value_enum, default_value_t = PooledArg::Projected)]
+    pooled: PooledArg,
+    /// auto, cpu, cuda or cuda:N.
+    #[arg(long, default_value = "auto")]
+    device: String,
+    /// f32, f16 or bf16 (default: f32 on the CPU, f16 on a GPU; the VAE runs in f32 or bf16).
+    #[arg(long)]
+    dtype: Option<String>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SamplerArg {
+    #[value(name = "dpmpp-2m")]
+    DpmPp2m,
+    Euler,
+    #[value(name = "dpmpp-2m-sde")]
+    DpmPp2mSde,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum PooledArg {
+    Projected,
+    Omost,
+}
+
+#[derive(Subcommand)]
+enum DevCommand {
+    /// Write a tiny random SDXL (diffusers folder DIR/diffusers and single file DIR/tiny-sdxl.safetensors).
+    TinySdxl {
+        dir: PathBuf,
+        /// Seed for the weights.
+        #[arg(long, default_value_t = 20241128)]
+        seed: u64,
+    },
 }
 
 #[derive(clap::Args)]
@@ -161,6 +250,23 @@ fn run(cli: Cli) -> CliResult {
                 chat_template: a.chat_template,
             },
         }),
+        Command::Render(a) => render_cmd::render(render_options(*a)),
+        Command::Dev(DevCommand::TinySdxl { dir, seed }) => {
+            std::fs::create_dir_all(&dir).map_err(|e| {
+                CliError::runtime(format!(
+                    "{}: {}",
+                    dir.display(),
+                    omost_tui::fsutil::io_reason(&e)
+                ))
+            })?;
+            omost_tui::render::tiny::write(&dir, seed).map_err(CliError::runtime)?;
+            eprintln!(
+                "wrote {}/diffusers and {}/tiny-sdxl.safetensors",
+                dir.display(),
+                dir.display()
+            );
+            Ok(())
+        }
         Command::Canvas(cmd) => match cmd {
             CanvasCommand::Inspect { file, json } => canvas_cmd::inspect(&file, json),
             CanvasCommand::Sketch {
@@ -193,6 +299,37 @@ fn run(cli: Cli) -> CliResult {
                 )
             }
         },
+    }
+}
+
+fn render_options(a: RenderArgs) -> render_cmd::RenderOptions {
+    let sampler = match a.sampler {
+        SamplerArg::DpmPp2m => Sampler::DpmPp2m,
+        SamplerArg::Euler => Sampler::Euler,
+        SamplerArg::DpmPp2mSde => Sampler::DpmPp2mSde,
+    };
+    render_cmd::RenderOptions {
+        canvas: a.canvas,
+        sdxl: a.sdxl,
+        output: a.output,
+        settings: RenderSettings {
+            width: a.width,
+            height: a.height,
+            steps: a.steps,
+            cfg: a.cfg,
+            seed: a.seed,
+            sampler,
+            hires: render_cmd::hires(a.hires_scale, a.hires_steps, a.hires_denoise),
+            from_sketch: a.from_sketch,
+            tiling: None,
+        },
+        negative: a.negative,
+        pooled: match a.pooled {
+            PooledArg::Projected => Pooled::Projected,
+            PooledArg::Omost => Pooled::Omost,
+        },
+        device: a.device,
+        dtype: a.dtype,
     }
 }
 

@@ -24,7 +24,7 @@ pub struct ChatOptions {
 }
 
 /// Ctrl-C sets this; loading and generation watch it.
-fn interrupt_flag() -> Arc<AtomicBool> {
+pub fn interrupt_flag() -> Arc<AtomicBool> {
     let flag = Arc::new(AtomicBool::new(false));
     let handler_flag = flag.clone();
     // If a handler is already installed (tests calling twice), the flag simply stays unset.

@@ -4,6 +4,7 @@ pub mod canvas_cmd;
 pub mod chat_cmd;
 pub mod grid;
 pub mod output;
+pub mod render_cmd;
 
 use std::fmt;
 

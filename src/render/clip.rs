@@ -49,6 +49,36 @@ fn default_eps() -> f64 {
 }
 
 impl ClipConfig {
+    /// SDXL's CLIP-L (OpenAI ViT-L/14 text tower).
+    pub fn sdxl_l() -> Self {
+        ClipConfig {
+            vocab_size: 49408,
+            hidden_size: 768,
+            intermediate_size: 3072,
+            num_hidden_layers: 12,
+            num_attention_heads: 12,
+            max_position_embeddings: 77,
+            hidden_act: Activation::QuickGelu,
+            layer_norm_eps: 1e-5,
+            projection_dim: None,
+        }
+    }
+
+    /// SDXL's CLIP-G (OpenCLIP ViT-bigG/14 text tower).
+    pub fn sdxl_g() -> Self {
+        ClipConfig {
+            vocab_size: 49408,
+            hidden_size: 1280,
+            intermediate_size: 5120,
+            num_hidden_layers: 32,
+            num_attention_heads: 20,
+            max_position_embeddings: 77,
+            hidden_act: Activation::Gelu,
+            layer_norm_eps: 1e-5,
+            projection_dim: Some(1280),
+        }
+    }
+
     /// Reads a `config.json`.
     pub fn from_file(path: &Path) -> std::result::Result<Self, String> {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;

@@ -4,6 +4,17 @@
 
 pub mod bags;
 pub mod clip;
+pub mod image;
+pub mod layers;
+pub mod metadata;
+pub mod noise;
+pub mod pipeline;
+pub mod regions;
 pub mod sampler;
 pub mod schedule;
+pub mod single_file;
+pub mod tiny;
 pub mod tokenizer;
+pub mod unet;
+pub mod vae;
+pub mod weights;
