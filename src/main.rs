@@ -112,7 +112,7 @@ enum DevCommand {
     TinySdxl {
         dir: PathBuf,
         /// Seed for the weights.
-        #[arg(long, default_value_t = 20241128)]
+        #[arg(long, default_value_t = omost_tui::render::tiny::SEED)]
         seed: u64,
     },
 }

@@ -146,8 +146,8 @@ impl Conditioning {
         })
     }
 
-    /// Casts everything to the UNet's dtype.
-    fn to_dtype(&self, dtype: DType) -> candle_core::Result<Conditioning> {
+    /// Casts everything to `dtype`.
+    pub fn to_dtype(&self, dtype: DType) -> candle_core::Result<Conditioning> {
         Ok(Conditioning {
             positive: self.positive.to_dtype(dtype)?,
             positive_pooled: self.positive_pooled.to_dtype(dtype)?,
@@ -254,7 +254,7 @@ impl Renderer {
             )));
         }
         let device = self.device.clone();
-        let cond = conditioning.to_dtype(self.dtype)?;
+        let cond = conditioning;
         let mut rng = NoiseRng::new(settings.seed);
         let f = self.vae.config().downscale();
 
@@ -327,14 +327,27 @@ impl Renderer {
             Some(latent) => (latent + (noise * sigmas[0] as f64)?)?,
             None => (noise * sigmas[0] as f64)?,
         };
-        let time_ids = [
-            (lh * 8) as f32,
-            (lw * 8) as f32,
-            0.0,
-            0.0,
-            (lh * 8) as f32,
-            (lw * 8) as f32,
-        ];
+        self.denoise(cond, x, &sigmas, settings, rng, hires, progress)
+    }
+
+    /// Walks the noised latent `x` down `sigmas` with the UNet as Omost's `KModel` wraps it
+    /// (`x / √(σ²+1)` in, integer timestep, CFG over separate positive and negative passes).
+    #[allow(clippy::too_many_arguments)]
+    pub fn denoise(
+        &self,
+        cond: &Conditioning,
+        x: Tensor,
+        sigmas: &[f32],
+        settings: &RenderSettings,
+        rng: &mut NoiseRng,
+        hires: bool,
+        progress: &mut dyn FnMut(Stage) -> bool,
+    ) -> Result<Tensor, RenderError> {
+        let cond = cond.to_dtype(self.dtype)?;
+        let (_, _, lh, lw) = x.dims4()?;
+        let f = self.vae.config().downscale() as f32;
+        let (ph, pw) = (lh as f32 * f, lw as f32 * f);
+        let time_ids = [ph, pw, 0.0, 0.0, ph, pw];
         let positive = AddedCond {
             text_embeds: &cond.positive_pooled,
             time_ids,
@@ -375,7 +388,7 @@ impl Renderer {
             Ok(denoised)
         };
         let mut fresh_noise = |like: &Tensor| rng.tensor(like.shape(), like.device());
-        let result = sample(settings.sampler, x, &sigmas, &mut denoise, &mut fresh_noise);
+        let result = sample(settings.sampler, x, sigmas, &mut denoise, &mut fresh_noise);
         drop(denoise);
         match result {
             Err(_) if cancelled => Err(RenderError::Cancelled),

@@ -15,6 +15,9 @@ use super::single_file::{self, Component, Layout};
 use super::unet::{UNet, UNetConfig};
 use super::vae::{Vae, VaeConfig};
 
+/// The seed `omost dev tiny-sdxl` uses by default (the parity fixtures were recorded with it).
+pub const SEED: u64 = 20241128;
+
 /// The tiny UNet's `config.json` (diffusers' `UNet2DConditionModel`): SDXL's three levels, attention on
 /// the lower two, `text_time` added conditions; 16/32/64 channels.
 pub fn unet_config_json() -> Value {
