@@ -13,7 +13,9 @@ use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use omost_tui::canvas;
 use omost_tui::render::noise::NoiseRng;
-use omost_tui::render::pipeline::{Conditioning, Pooled, RenderSettings, Renderer, TextEncoders, DEFAULT_NEGATIVE};
+use omost_tui::render::pipeline::{
+    Conditioning, Pooled, RenderSettings, Renderer, TextEncoders, DEFAULT_NEGATIVE,
+};
 use omost_tui::render::regions::CrossAttnContext;
 use omost_tui::render::schedule::NoiseSchedule;
 use omost_tui::render::unet::{AddedCond, Attention};
@@ -34,18 +36,27 @@ fn tiny() -> &'static PathBuf {
 fn reference() -> &'static HashMap<String, Tensor> {
     static REF: OnceLock<HashMap<String, Tensor>> = OnceLock::new();
     REF.get_or_init(|| {
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny-sdxl/sdxl_reference.safetensors");
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/tiny-sdxl/sdxl_reference.safetensors");
         candle_core::safetensors::load(path, &Device::Cpu).expect("reference")
     })
 }
 
 fn get(key: &str) -> Tensor {
-    reference().get(key).unwrap_or_else(|| panic!("reference lacks {key}")).clone()
+    reference()
+        .get(key)
+        .unwrap_or_else(|| panic!("reference lacks {key}"))
+        .clone()
 }
 
 fn weights(single_file: bool) -> SdxlWeights {
-    let path = if single_file { tiny().join("tiny-sdxl.safetensors") } else { tiny().join("diffusers") };
-    SdxlWeights::open(SdxlSource::resolve(path.to_str().expect("utf-8 path")).expect("source")).expect("open")
+    let path = if single_file {
+        tiny().join("tiny-sdxl.safetensors")
+    } else {
+        tiny().join("diffusers")
+    };
+    SdxlWeights::open(SdxlSource::resolve(path.to_str().expect("utf-8 path")).expect("source"))
+        .expect("open")
 }
 
 #[test]
@@ -53,8 +64,13 @@ fn unet_forward_matches_diffusers() {
     let unet = weights(false).unet(DType::F32, &Device::Cpu).expect("unet");
     let context = CrossAttnContext::plain(get("unet_context"));
     let text_embeds = get("unet_text_embeds");
-    let added = AddedCond { text_embeds: &text_embeds, time_ids: [64.0, 64.0, 0.0, 0.0, 64.0, 64.0] };
-    let eps = unet.forward(&get("unet_x"), 500.0, &context, &added).expect("forward");
+    let added = AddedCond {
+        text_embeds: &text_embeds,
+        time_ids: [64.0, 64.0, 0.0, 0.0, 64.0, 64.0],
+    };
+    let eps = unet
+        .forward(&get("unet_x"), 500.0, &context, &added)
+        .expect("forward");
     let d = max_abs_diff(&eps, &get("unet_eps"));
     eprintln!("UNet output differs: max |Δ| = {d:e}");
     assert!(d < 1e-4, "UNet output differs by {d}");
@@ -62,14 +78,27 @@ fn unet_forward_matches_diffusers() {
 
 fn masks() -> Vec<Vec<f32>> {
     let m = get("attn_masks");
-    (0..3).map(|i| m.get(i).and_then(|t| t.flatten_all()).and_then(|t| t.to_vec1()).expect("mask")).collect()
+    (0..3)
+        .map(|i| {
+            m.get(i)
+                .and_then(|t| t.flatten_all())
+                .and_then(|t| t.to_vec1())
+                .expect("mask")
+        })
+        .collect()
 }
 
 fn attn2() -> Attention {
     let path = tiny().join("diffusers/unet/diffusion_pytorch_model.safetensors");
     let tensors = candle_core::safetensors::load(path, &Device::Cpu).expect("unet weights");
     let vb = VarBuilder::from_tensors(tensors, DType::F32, &Device::Cpu);
-    Attention::load(vb.pp("down_blocks.1.attentions.0.transformer_blocks.0.attn2"), 32, Some(32), 2).expect("attn2")
+    Attention::load(
+        vb.pp("down_blocks.1.attentions.0.transformer_blocks.0.attn2"),
+        32,
+        Some(32),
+        2,
+    )
+    .expect("attn2")
 }
 
 fn regional(masks: Vec<Vec<f32>>, conds: Vec<Tensor>) -> CrossAttnContext {
@@ -77,8 +106,11 @@ fn regional(masks: Vec<Vec<f32>>, conds: Vec<Tensor>) -> CrossAttnContext {
 }
 
 fn attend(attn: &Attention, ctx: &CrossAttnContext, hidden: &Tensor) -> Tensor {
-    let bias = ctx.region_bias(6, 5, DType::F32, &Device::Cpu).expect("bias");
-    attn.forward(hidden, Some(ctx.tokens()), bias.as_deref()).expect("attention")
+    let bias = ctx
+        .region_bias(6, 5, DType::F32, &Device::Cpu)
+        .expect("bias");
+    attn.forward(hidden, Some(ctx.tokens()), bias.as_deref())
+        .expect("attention")
 }
 
 #[test]
@@ -95,11 +127,18 @@ fn global_region_alone_is_plain_attention() {
     let attn = attn2();
     let hidden = get("attn_hidden");
     let cond = get("attn_cond1");
-    let masked = attend(&attn, &regional(vec![masks()[0].clone()], vec![cond.clone()]), &hidden);
+    let masked = attend(
+        &attn,
+        &regional(vec![masks()[0].clone()], vec![cond.clone()]),
+        &hidden,
+    );
     let plain = attend(&attn, &CrossAttnContext::plain(cond), &hidden);
     let d = max_abs_diff(&masked, &plain);
     eprintln!("global-only masked attention differs from plain: max |Δ| = {d:e}");
-    assert!(d < 1e-6, "global-only masked attention differs from plain by {d}");
+    assert!(
+        d < 1e-6,
+        "global-only masked attention differs from plain by {d}"
+    );
 }
 
 #[test]
@@ -115,12 +154,18 @@ fn a_pixel_ignores_tokens_of_regions_that_do_not_cover_it() {
     // (row, col) samples grid (⌊(row+0.5)·15⌋, ⌊(col+0.5)·18⌋).
     let covered = |p: usize| {
         let (row, col) = (p / 5, p % 5);
-        let (gy, gx) = (((row as f32 + 0.5) * 15.0) as usize, ((col as f32 + 0.5) * 18.0) as usize);
+        let (gy, gx) = (
+            ((row as f32 + 0.5) * 15.0) as usize,
+            ((col as f32 + 0.5) * 18.0) as usize,
+        );
         (30..90).contains(&gy) && (50..90).contains(&gx)
     };
     let (mut same, mut differ) = (0, 0);
     for p in 0..30 {
-        let d = max_abs_diff(&before.get(0).unwrap().get(p).unwrap(), &after.get(0).unwrap().get(p).unwrap());
+        let d = max_abs_diff(
+            &before.get(0).unwrap().get(p).unwrap(),
+            &after.get(0).unwrap().get(p).unwrap(),
+        );
         if covered(p) {
             assert!(d > 1e-4, "pixel {p} is covered but did not change");
             differ += 1;
@@ -146,20 +191,36 @@ fn vae_matches_diffusers() {
 }
 
 fn dragon_conditions() -> Vec<canvas::Condition> {
-    let text = std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/dragon.md")).expect("dragon");
-    canvas::parse(&text).expect("parse").canvas.conditions().expect("conditions")
+    let text = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/dragon.md"),
+    )
+    .expect("dragon");
+    canvas::parse(&text)
+        .expect("parse")
+        .canvas
+        .conditions()
+        .expect("conditions")
 }
 
 fn regional_run(single_file: bool, pooled: Pooled) -> (Tensor, Renderer) {
     let w = weights(single_file);
     let encoders = TextEncoders::load(&w, DType::F32, &Device::Cpu).expect("encoders");
-    let cond = Conditioning::from_canvas(&encoders, &dragon_conditions(), DEFAULT_NEGATIVE, pooled).expect("encode");
+    let cond = Conditioning::from_canvas(&encoders, &dragon_conditions(), DEFAULT_NEGATIVE, pooled)
+        .expect("encode");
     let renderer = Renderer::load(&w, DType::F32, DType::F32, &Device::Cpu).expect("renderer");
     let sigmas = NoiseSchedule::sdxl().sampling_sigmas(4, 1.0);
     let x = (get("run_noise") * sigmas[0] as f64).expect("noise");
     let settings = RenderSettings::default();
     let latents = renderer
-        .denoise(&cond, x, &sigmas, &settings, &mut NoiseRng::new(0), false, &mut |_| true)
+        .denoise(
+            &cond,
+            x,
+            &sigmas,
+            &settings,
+            &mut NoiseRng::new(0),
+            false,
+            &mut |_| true,
+        )
         .expect("denoise");
     (latents, renderer)
 }
@@ -181,5 +242,8 @@ fn omost_unprojected_pooled_run_matches_and_single_file_agrees() {
     let (latents, _) = regional_run(true, Pooled::Omost);
     let d = max_abs_diff(&latents, &get("run_omost_latent"));
     eprintln!("single-file run with Omost's pooled vector differs: max |Δ| = {d:e}");
-    assert!(d < 1e-3, "single-file run with Omost's pooled vector differs by {d}");
+    assert!(
+        d < 1e-3,
+        "single-file run with Omost's pooled vector differs by {d}"
+    );
 }

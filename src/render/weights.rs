@@ -128,7 +128,7 @@ impl SdxlWeights {
                 // SAFETY: the file is mapped read-only; as with every mmap, it must not be truncated
                 // while we run.
                 let st = unsafe { MmapedSafetensors::new(path) }
-                    .map_err(|e| format!("{}: {}", path.display(), first_line(&e)))?;
+                    .map_err(|e| format!("{}: {}", path.display(), open_reason(&e)))?;
                 if st
                     .get("model.diffusion_model.input_blocks.0.0.weight")
                     .is_err()
@@ -241,7 +241,7 @@ impl SdxlWeights {
                     .join(", ");
                 // SAFETY: read-only mapping of files we do not modify.
                 let st = unsafe { MmapedSafetensors::multi(&files) }
-                    .map_err(|e| format!("{label}: {}", first_line(&e)))?;
+                    .map_err(|e| format!("{label}: {}", open_reason(&e)))?;
                 Ok((
                     VarBuilder::from_backend(Box::new(st), dtype, device.clone()),
                     label,
@@ -307,6 +307,23 @@ impl SdxlWeights {
             Some("<|endoftext|>") => super::tokenizer::EOS,
             _ => default,
         }
+    }
+}
+
+/// Why a safetensors file would not open, in words (candle repeats the path and speaks of metadata).
+fn open_reason(e: &candle_core::Error) -> String {
+    let msg = first_line(e);
+    if msg.contains("incomplete metadata") || msg.contains("not fully covered") {
+        "truncated or damaged: the file is shorter than its header says".to_owned()
+    } else if msg.contains("HeaderTooLarge")
+        || msg.contains("HeaderTooSmall")
+        || msg.contains("InvalidHeader")
+    {
+        "not a safetensors file".to_owned()
+    } else {
+        msg.split_once("\" ")
+            .map(|(_, rest)| rest.to_owned())
+            .unwrap_or(msg)
     }
 }
 
