@@ -19,6 +19,7 @@ use omost_tui::render::pipeline::{
 use omost_tui::render::regions::CrossAttnContext;
 use omost_tui::render::schedule::NoiseSchedule;
 use omost_tui::render::unet::{AddedCond, Attention};
+use omost_tui::render::vae::Tiling;
 use omost_tui::render::weights::{SdxlSource, SdxlWeights};
 use tensors::max_abs_diff;
 
@@ -246,4 +247,20 @@ fn omost_unprojected_pooled_run_matches_and_single_file_agrees() {
         d < 1e-3,
         "single-file run with Omost's pooled vector differs by {d}"
     );
+}
+
+#[test]
+fn tiled_decode_equals_whole_decode_when_one_tile_covers_it_and_blends_otherwise() {
+    let vae = weights(false).vae(DType::F32, &Device::Cpu).expect("vae");
+    let latent = NoiseRng::new(3).tensor((1, 4, 24, 16), &Device::Cpu).expect("latent");
+    let whole = vae.decode(&latent).expect("decode");
+    let one_tile = vae.decode_tiled(&latent, Tiling { tile: 24, overlap: 4 }).expect("tiled");
+    assert_eq!(max_abs_diff(&whole, &one_tile), 0.0);
+    let tiled = vae.decode_tiled(&latent, Tiling { tile: 12, overlap: 4 }).expect("tiled");
+    assert_eq!(tiled.dims(), &[1, 3, 192, 128]);
+    // Tiles see less context than the whole latent, so they differ, but only as much as a seam blend.
+    let mean = (&tiled - &whole).and_then(|d| d.abs()).and_then(|d| d.mean_all()).and_then(|d| d.to_scalar::<f32>()).expect("mean");
+    let scale = whole.abs().and_then(|d| d.mean_all()).and_then(|d| d.to_scalar::<f32>()).expect("scale");
+    eprintln!("tiled decode: mean |Δ| = {mean:e} against mean |x| = {scale:e}");
+    assert!(mean.is_finite() && mean < 0.5 * scale, "tiled decode is far off: {mean} vs {scale}");
 }
