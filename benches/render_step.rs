@@ -19,29 +19,58 @@ const DRAGON_CHUNKS: [usize; 5] = [4, 5, 5, 5, 4];
 
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
-    let (latent, iters) = if full { (128, 5) } else { (16, 1) };
+    let iters = std::env::var("ITERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
+    let (latent, iters) = if full { (128, iters) } else { (16, 1) };
     let dir = std::env::temp_dir().join(format!("omost-bench-render-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     omost_tui::render::tiny::write(&dir, omost_tui::render::tiny::SEED).expect("tiny SDXL");
-    let source = SdxlSource::resolve(dir.join("diffusers").to_str().expect("path")).expect("source");
-    let unet = SdxlWeights::open(source).and_then(|w| w.unet(DType::F32, &Device::Cpu)).expect("unet");
+    let source =
+        SdxlSource::resolve(dir.join("diffusers").to_str().expect("path")).expect("source");
+    let unet = SdxlWeights::open(source)
+        .and_then(|w| w.unet(DType::F32, &Device::Cpu))
+        .expect("unet");
     let dim = unet.config().cross_attention_dim;
 
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/dragon.md")).expect("dragon");
-    let conditions = canvas::parse(&text).expect("parse").canvas.conditions().expect("conditions");
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/dragon.md"))
+        .expect("dragon");
+    let conditions = canvas::parse(&text)
+        .expect("parse")
+        .canvas
+        .conditions()
+        .expect("conditions");
     let mut rng = NoiseRng::new(1);
     let dev = Device::Cpu;
-    let tokens: Vec<Tensor> = DRAGON_CHUNKS.iter().map(|&n| rng.tensor((1, 77 * n, dim), &dev).expect("tokens")).collect();
-    let regional = CrossAttnContext::regional(conditions.iter().map(|c| c.mask()).zip(tokens.clone()).collect()).expect("regional");
+    let tokens: Vec<Tensor> = DRAGON_CHUNKS
+        .iter()
+        .map(|&n| rng.tensor((1, 77 * n, dim), &dev).expect("tokens"))
+        .collect();
+    let regional = CrossAttnContext::regional(
+        conditions
+            .iter()
+            .map(|c| c.mask())
+            .zip(tokens.clone())
+            .collect(),
+    )
+    .expect("regional");
     let same_tokens = CrossAttnContext::plain(Tensor::cat(&tokens, 1).expect("cat"));
     let negative = CrossAttnContext::plain(rng.tensor((1, 77, dim), &dev).expect("negative"));
     let pooled = rng.tensor((1, 16), &dev).expect("pooled");
     let px = (latent * 8) as f32;
-    let added = AddedCond { text_embeds: &pooled, time_ids: [px, px, 0.0, 0.0, px, px] };
+    let added = AddedCond {
+        text_embeds: &pooled,
+        time_ids: [px, px, 0.0, 0.0, px, px],
+    };
     let x = rng.tensor((1, 4, latent, latent), &dev).expect("latent");
 
     let mut results = Vec::new();
-    for (name, ctx) in [("plain_77", &negative), ("plain_1771", &same_tokens), ("regional_1771", &regional)] {
+    for (name, ctx) in [
+        ("plain_77", &negative),
+        ("plain_1771", &same_tokens),
+        ("regional_1771", &regional),
+    ] {
         let _ = unet.forward(&x, 500.0, ctx, &added).expect("warm-up");
         let mut times: Vec<f64> = (0..iters)
             .map(|_| {

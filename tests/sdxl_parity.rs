@@ -252,15 +252,44 @@ fn omost_unprojected_pooled_run_matches_and_single_file_agrees() {
 #[test]
 fn tiled_decode_equals_whole_decode_when_one_tile_covers_it_and_blends_otherwise() {
     let vae = weights(false).vae(DType::F32, &Device::Cpu).expect("vae");
-    let latent = NoiseRng::new(3).tensor((1, 4, 24, 16), &Device::Cpu).expect("latent");
+    let latent = NoiseRng::new(3)
+        .tensor((1, 4, 24, 16), &Device::Cpu)
+        .expect("latent");
     let whole = vae.decode(&latent).expect("decode");
-    let one_tile = vae.decode_tiled(&latent, Tiling { tile: 24, overlap: 4 }).expect("tiled");
+    let one_tile = vae
+        .decode_tiled(
+            &latent,
+            Tiling {
+                tile: 24,
+                overlap: 4,
+            },
+        )
+        .expect("tiled");
     assert_eq!(max_abs_diff(&whole, &one_tile), 0.0);
-    let tiled = vae.decode_tiled(&latent, Tiling { tile: 12, overlap: 4 }).expect("tiled");
+    let tiled = vae
+        .decode_tiled(
+            &latent,
+            Tiling {
+                tile: 12,
+                overlap: 4,
+            },
+        )
+        .expect("tiled");
     assert_eq!(tiled.dims(), &[1, 3, 192, 128]);
     // Tiles see less context than the whole latent, so they differ, but only as much as a seam blend.
-    let mean = (&tiled - &whole).and_then(|d| d.abs()).and_then(|d| d.mean_all()).and_then(|d| d.to_scalar::<f32>()).expect("mean");
-    let scale = whole.abs().and_then(|d| d.mean_all()).and_then(|d| d.to_scalar::<f32>()).expect("scale");
+    let mean = (&tiled - &whole)
+        .and_then(|d| d.abs())
+        .and_then(|d| d.mean_all())
+        .and_then(|d| d.to_scalar::<f32>())
+        .expect("mean");
+    let scale = whole
+        .abs()
+        .and_then(|d| d.mean_all())
+        .and_then(|d| d.to_scalar::<f32>())
+        .expect("scale");
     eprintln!("tiled decode: mean |Δ| = {mean:e} against mean |x| = {scale:e}");
-    assert!(mean.is_finite() && mean < 0.5 * scale, "tiled decode is far off: {mean} vs {scale}");
+    assert!(
+        mean.is_finite() && mean < 0.5 * scale,
+        "tiled decode is far off: {mean} vs {scale}"
+    );
 }

@@ -2,6 +2,7 @@
 //! `lib_omost/pipeline.py` does. So far: the noise schedule, the CLIP tokenizer, Omost's greedy
 //! sub-prompt bagging into 77-token chunks, the CLIP-L/G text encoders and the samplers.
 
+pub mod attention;
 pub mod bags;
 pub mod clip;
 pub mod image;

@@ -269,7 +269,7 @@ impl Renderer {
             _ => (None, 1.0),
         };
         let latents = self.sample_pass(
-            &cond,
+            cond,
             initial,
             (h / f, w / f),
             settings.steps,
@@ -290,7 +290,7 @@ impl Renderer {
             }
             let latents = self.vae.encode(&upscaled.to_tensor(&device)?)?;
             let latents = self.sample_pass(
-                &cond,
+                cond,
                 Some(latents),
                 (hh / f, hw / f),
                 hires.steps,
@@ -389,7 +389,6 @@ impl Renderer {
         };
         let mut fresh_noise = |like: &Tensor| rng.tensor(like.shape(), like.device());
         let result = sample(settings.sampler, x, sigmas, &mut denoise, &mut fresh_noise);
-        drop(denoise);
         match result {
             Err(_) if cancelled => Err(RenderError::Cancelled),
             other => Ok(other?),

@@ -170,7 +170,9 @@ pub fn write(dir: &Path, seed: u64) -> Result<(), String> {
         })
         .collect::<Result<_, String>>()?;
 
-    let components: Vec<(Component, &str, &str, Value, BTreeMap<String, Tensor>)> = vec![
+    // (component, folder, weights file, config, tensors)
+    type Files<'a> = (Component, &'a str, &'a str, Value, BTreeMap<String, Tensor>);
+    let components: Vec<Files> = vec![
         (
             Component::Unet,
             "unet",
@@ -203,8 +205,7 @@ pub fn write(dir: &Path, seed: u64) -> Result<(), String> {
             clip_configs[1].0.clone(),
             seeded_weights(
                 |vb| {
-                    let projection = candle_nn::linear_no_bias(16, 16, vb.pp("text_projection"))?;
-                    drop(projection);
+                    candle_nn::linear_no_bias(16, 16, vb.pp("text_projection"))?;
                     ClipTextEncoder::load(vb.pp("text_model"), &clip_configs[1].1).map(drop)
                 },
                 seed + 3,

@@ -8,6 +8,7 @@ use candle_core::{DType, Module, Result, Tensor};
 use candle_nn::{group_norm, linear, Conv2d, GroupNorm, Linear, VarBuilder};
 use serde::Deserialize;
 
+use super::attention::attention;
 use super::layers::{conv1x1, conv3x3, Downsample, ResnetBlock, Upsample};
 
 /// The parts of a diffusers `vae/config.json` the VAE needs.
@@ -104,8 +105,7 @@ impl Module for MidAttention {
         let q = (self.to_q.forward(&hs)? * (c as f64).powf(-0.5))?;
         let k = self.to_k.forward(&hs)?;
         let v = self.to_v.forward(&hs)?;
-        let probs = candle_nn::ops::softmax_last_dim(&q.matmul(&k.t()?)?)?;
-        let out = self.to_out.forward(&probs.matmul(&v)?)?;
+        let out = self.to_out.forward(&attention(&q, &k, &v, None)?)?;
         let out = out.transpose(1, 2)?.reshape((b, c, h, w))?;
         out + xs
     }

@@ -7,6 +7,7 @@ use candle_nn::{
     group_norm, layer_norm, linear, linear_no_bias, GroupNorm, LayerNorm, Linear, VarBuilder,
 };
 
+use crate::render::attention::attention;
 use crate::render::regions::{CrossAttnContext, RegionBias};
 
 /// diffusers' `Attention` with the default processor (self-attention) or Omost's cross-attention
@@ -52,22 +53,25 @@ impl Attention {
         let heads = |t: Tensor, len: usize| -> Result<Tensor> {
             t.reshape((b, len, self.heads, head_dim))?
                 .transpose(1, 2)?
-                .contiguous()
+                .contiguous()?
+                .reshape((b * self.heads, len, head_dim))
         };
         let scale = (head_dim as f64).powf(-0.5);
         let q = heads(self.to_q.forward(xs)?, n)?;
         let k = heads(self.to_k.forward(kv_input)?, l)?;
         let v = heads(self.to_v.forward(kv_input)?, l)?;
-        let scores = match regions {
+        let out = match regions {
             // (q·k_j)·scale·s_j = q·(k_j·scale·s_j): the per-key scale folds into the keys.
             Some(r) => {
                 let k = (k.broadcast_mul(&r.key_scale)? * scale)?;
-                q.matmul(&k.t()?)?.broadcast_add(&r.bias)?
+                attention(&q, &k, &v, Some(&r.bias))?
             }
-            None => (q * scale)?.matmul(&k.t()?)?,
+            None => attention(&(q * scale)?, &k, &v, None)?,
         };
-        let probs = candle_nn::ops::softmax_last_dim(&scores)?;
-        let out = probs.matmul(&v)?.transpose(1, 2)?.reshape((b, n, c))?;
+        let out = out
+            .reshape((b, self.heads, n, head_dim))?
+            .transpose(1, 2)?
+            .reshape((b, n, c))?;
         self.to_out.forward(&out)
     }
 }
