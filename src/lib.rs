@@ -8,3 +8,4 @@ pub mod llm;
 pub mod logging;
 pub mod render;
 pub mod session;
+pub mod tui;

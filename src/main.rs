@@ -14,12 +14,59 @@ use omost_tui::render::pipeline::{Pooled, RenderSettings};
 use omost_tui::render::sampler::Sampler;
 
 /// Compose images by chatting, in the terminal: an LLM writes an Omost canvas, you revise it, SDXL
-/// renders it.
+/// renders it. Without a subcommand, starts the terminal app.
 #[derive(Parser)]
-#[command(name = "omost", version, arg_required_else_help = true)]
+#[command(name = "omost", version)]
 struct Cli {
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
+    #[command(flatten)]
+    app: AppArgs,
+}
+
+/// The terminal app's options.
+#[derive(clap::Args)]
+struct AppArgs {
+    /// The LLM: a GGUF file (Omost's fine-tunes, e.g. omost-llama-3-8b).
+    #[arg(long, value_name = "MODEL.gguf")]
+    llm: Option<PathBuf>,
+    /// SDXL weights: a diffusers folder, a single .safetensors file, or a Hugging Face repo id in the
+    /// local cache.
+    #[arg(long, value_name = "PATH")]
+    sdxl: Option<String>,
+    /// Start from this canvas (LLM reply, canvas code or canvas JSON).
+    #[arg(long, value_name = "FILE")]
+    canvas: Option<String>,
+    /// Colour theme: dark, light, high-contrast, or NAME.toml in ~/.config/omost-tui/themes/.
+    #[arg(long, default_value = "dark")]
+    theme: String,
+    /// Where rendered images are saved (default: ~/.local/share/omost-tui/images).
+    #[arg(long, value_name = "DIR")]
+    images: Option<PathBuf>,
+    /// Renderer device: auto, cpu, cuda or cuda:N.
+    #[arg(long, default_value = "auto")]
+    device: String,
+    /// Renderer precision: f32, f16 or bf16 (default: f32 on the CPU, f16 on a GPU).
+    #[arg(long)]
+    dtype: Option<String>,
+    /// LLM layers to offload to the GPU (default: all on a GPU build).
+    #[arg(long)]
+    gpu_layers: Option<u32>,
+    /// LLM context length in tokens.
+    #[arg(long, default_value_t = 8192)]
+    ctx: u32,
+    /// Image width for renders (multiple of 64).
+    #[arg(long, default_value_t = 896)]
+    width: usize,
+    /// Image height for renders (multiple of 64).
+    #[arg(long, default_value_t = 1152)]
+    height: usize,
+    /// Sampling steps for renders.
+    #[arg(long, default_value_t = 25)]
+    steps: usize,
+    /// Seed for renders.
+    #[arg(long, default_value_t = 12345)]
+    seed: u64,
 }
 
 #[derive(Subcommand)]
@@ -228,8 +275,55 @@ fn parse_size(s: &str) -> Result<(u32, u32), String> {
     Ok((num(w)?, num(h)?))
 }
 
+fn tui(a: AppArgs) -> CliResult {
+    let canvas = a.canvas.as_deref().map(canvas_cmd::load).transpose()?;
+    let device = render_cmd::parse_device(&a.device)?;
+    let dtype = render_cmd::parse_dtype(a.dtype.as_deref(), &device)?;
+    let config_dir = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
+        .map(|d| d.join("omost-tui").join("themes"));
+    let theme = omost_tui::tui::theme::Theme::load(
+        &a.theme,
+        config_dir.as_deref(),
+        omost_tui::tui::truecolor(),
+    )
+    .map_err(CliError::input)?;
+    if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        return Err(CliError::input("the terminal app needs a terminal; for scripts use `omost chat`, `omost render` or `omost canvas`"));
+    }
+    let settings = RenderSettings {
+        width: a.width,
+        height: a.height,
+        steps: a.steps,
+        seed: a.seed,
+        ..RenderSettings::default()
+    };
+    render_cmd::check_settings(&settings)?;
+    omost_tui::tui::run(omost_tui::tui::TuiOptions {
+        settings,
+        llm: a.llm,
+        load: LoadOptions {
+            gpu_layers: a.gpu_layers,
+            ctx: a.ctx,
+            ..LoadOptions::default()
+        },
+        sdxl: a.sdxl,
+        device,
+        dtype,
+        canvas,
+        theme,
+        images: a
+            .images
+            .unwrap_or_else(|| omost_tui::fsutil::data_dir().join("images")),
+    })
+}
+
 fn run(cli: Cli) -> CliResult {
-    match cli.command {
+    let Some(command) = cli.command else {
+        return tui(cli.app);
+    };
+    match command {
         Command::Chat(a) => chat_cmd::chat(ChatOptions {
             llm: a.llm,
             prompt: a.prompt,

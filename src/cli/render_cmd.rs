@@ -12,7 +12,7 @@ use super::canvas_cmd;
 use super::output::write_atomic;
 use super::{CliError, CliResult};
 use crate::canvas;
-use crate::render::metadata::{encode_png, RenderRecord};
+use crate::render::metadata::{encode_png, prompt_text, RenderRecord};
 use crate::render::pipeline::{
     Conditioning, Hires, Pooled, RenderError, RenderSettings, Renderer, Stage, TextEncoders,
 };
@@ -71,7 +71,8 @@ pub fn parse_dtype(spec: Option<&str>, device: &Device) -> Result<DType, CliErro
     }
 }
 
-fn check_settings(s: &RenderSettings) -> CliResult {
+/// Checks render settings before any model loads (exit 2 with the flag's name).
+pub fn check_settings(s: &RenderSettings) -> CliResult {
     let bad = |m: String| Err(CliError::input(m));
     for (name, v) in [("--width", s.width), ("--height", s.height)] {
         if v == 0 || v % 64 != 0 || v > 4096 {
@@ -237,20 +238,9 @@ pub fn render(opts: RenderOptions) -> CliResult {
             return Err(CliError::runtime(format!("render failed: {m}")))
         }
     };
-    let prompt = conditions
-        .first()
-        .map(|c| {
-            c.prefixes
-                .iter()
-                .chain(&c.suffixes)
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .unwrap_or_default();
     let record = RenderRecord {
         settings: &opts.settings,
-        prompt,
+        prompt: prompt_text(&conditions),
         negative: &opts.negative,
         pooled: opts.pooled,
         model,

@@ -21,6 +21,21 @@ pub struct RenderRecord<'a> {
     pub canvas_json: String,
 }
 
+/// The prompt line of `parameters`: the global condition's prefixes and suffixes, as SDXL reads them.
+pub fn prompt_text(conditions: &[crate::canvas::Condition]) -> String {
+    conditions
+        .first()
+        .map(|c| {
+            c.prefixes
+                .iter()
+                .chain(&c.suffixes)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_default()
+}
+
 fn sampler_label(s: Sampler) -> &'static str {
     match s {
         Sampler::DpmPp2m => "DPM++ 2M Karras",

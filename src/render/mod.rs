@@ -19,3 +19,4 @@ pub mod tokenizer;
 pub mod unet;
 pub mod vae;
 pub mod weights;
+pub mod worker;

@@ -1,0 +1,991 @@
+//! The app's state and everything a key, a paste or a worker event does to it — pure: no terminal, no
+//! threads. Side effects (start a reply, render, copy) come back as [`Command`]s for the event loop.
+
+use std::path::PathBuf;
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::edit::{self, Direction, Edit, Field};
+use super::versions::{Origin, Versions};
+use crate::canvas::{self, Canvas, ColorName};
+use crate::llm::{Conversation, LlmEvent, Message};
+use crate::render::pipeline::{RenderSettings, Stage};
+use crate::render::worker::RenderEvent;
+
+/// Which pane has the keyboard.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Focus {
+    Chat,
+    Canvas,
+    Preview,
+}
+
+impl Focus {
+    fn next(self, step: i32) -> Focus {
+        const ORDER: [Focus; 3] = [Focus::Chat, Focus::Canvas, Focus::Preview];
+        let i = ORDER.iter().position(|&f| f == self).unwrap_or(0) as i32;
+        ORDER[(i + step).rem_euclid(3) as usize]
+    }
+}
+
+/// What is selected in the canvas pane.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Selection {
+    Global,
+    /// Index into `canvas.regions`.
+    Region(usize),
+}
+
+impl Selection {
+    fn target(self) -> Option<usize> {
+        match self {
+            Selection::Global => None,
+            Selection::Region(i) => Some(i),
+        }
+    }
+}
+
+/// Who wrote a chat entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Speaker {
+    User,
+    Assistant,
+    /// The app itself (errors, notices).
+    App,
+}
+
+/// One entry of the chat pane.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChatEntry {
+    pub speaker: Speaker,
+    pub text: String,
+    /// A line under the entry: "✓ canvas v3 · 5 regions", the reason a reply had no canvas, figures.
+    pub note: Option<String>,
+}
+
+/// A modal overlay that takes the keyboard.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Overlay {
+    Help,
+    /// Editing one text field of the selection.
+    Field {
+        target: Option<usize>,
+        field: Field,
+        buffer: String,
+    },
+    /// Fuzzy colour search.
+    Colors {
+        target: Option<usize>,
+        query: String,
+        choice: usize,
+    },
+}
+
+/// What the LLM or the renderer is doing.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Activity {
+    Idle,
+    /// A reply is streaming; characters so far.
+    Replying {
+        chars: usize,
+        started: std::time::Instant,
+    },
+    Rendering {
+        stage: Option<Stage>,
+        started: std::time::Instant,
+    },
+}
+
+/// Side effects for the event loop.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Command {
+    /// Start a reply.
+    Chat(Vec<Message>),
+    CancelChat,
+    Render {
+        canvas: Canvas,
+        settings: RenderSettings,
+    },
+    CancelRender,
+    /// Put text on the clipboard (OSC 52).
+    Copy(String),
+    Quit,
+}
+
+/// Models known to the app, for the status bar and for what keys can do.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Models {
+    /// `Some(description)` once loaded; `None` when no LLM is configured.
+    pub llm: Option<String>,
+    pub sdxl: Option<String>,
+    /// Still loading.
+    pub llm_loading: bool,
+    pub sdxl_loading: bool,
+}
+
+/// The whole app state.
+pub struct App {
+    pub versions: Versions,
+    pub selection: Selection,
+    pub focus: Focus,
+    pub chat: Vec<ChatEntry>,
+    pub conversation: Conversation,
+    /// The message being typed.
+    pub input: String,
+    /// Lines scrolled up from the bottom of the chat; 0 follows new text.
+    pub chat_scroll: usize,
+    pub overlay: Option<Overlay>,
+    pub activity: Activity,
+    pub models: Models,
+    /// The last status message.
+    pub status: String,
+    pub settings: RenderSettings,
+    /// Images rendered this session, oldest first, and the one shown.
+    pub images: Vec<PathBuf>,
+    pub shown_image: Option<usize>,
+    /// The request the streaming reply answers.
+    pending_prompt: Option<String>,
+    /// The last prompt sent (Up on an empty input recalls it).
+    last_prompt: Option<String>,
+    /// The canvas was edited by hand since the last reply.
+    edited_since_reply: bool,
+    /// Ctrl-C was pressed once while idle.
+    quit_armed: bool,
+}
+
+fn key(code: KeyCode) -> KeyEvent {
+    KeyEvent::new(code, KeyModifiers::NONE)
+}
+
+impl App {
+    /// A session starting from `canvas`.
+    pub fn new(canvas: Canvas, models: Models) -> Self {
+        let selection = if canvas.regions.is_empty() {
+            Selection::Global
+        } else {
+            Selection::Region(0)
+        };
+        App {
+            versions: Versions::new(canvas),
+            selection,
+            focus: Focus::Chat,
+            chat: Vec::new(),
+            conversation: Conversation::default(),
+            input: String::new(),
+            chat_scroll: 0,
+            overlay: None,
+            activity: Activity::Idle,
+            models,
+            status: String::new(),
+            settings: RenderSettings::default(),
+            images: Vec::new(),
+            shown_image: None,
+            pending_prompt: None,
+            last_prompt: None,
+            edited_since_reply: false,
+            quit_armed: false,
+        }
+    }
+
+    /// The canvas shown now.
+    pub fn canvas(&self) -> &Canvas {
+        self.versions.current()
+    }
+
+    /// Regions in the order the list shows them: far → near (Omost's layering).
+    pub fn region_order(&self) -> Vec<usize> {
+        self.canvas().depth_order()
+    }
+
+    /// Whether typed characters go into the chat input.
+    fn typing(&self) -> bool {
+        self.focus == Focus::Chat && self.overlay.is_none()
+    }
+
+    /// A pasted text (bracketed paste): into the field being edited or the chat input, never sent.
+    pub fn paste(&mut self, text: &str) {
+        let text = text.replace("\r\n", "\n").replace('\r', "\n");
+        match &mut self.overlay {
+            Some(Overlay::Field { buffer, .. }) => buffer.push_str(&text),
+            Some(Overlay::Colors { query, .. }) => query.push_str(text.trim()),
+            _ => {
+                self.focus = Focus::Chat;
+                self.input.push_str(&text);
+            }
+        }
+    }
+
+    /// Handles one key press.
+    pub fn key(&mut self, k: KeyEvent) -> Vec<Command> {
+        let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
+        if ctrl && k.code == KeyCode::Char('c') {
+            return self.interrupt();
+        }
+        self.quit_armed = false;
+        if let Some(overlay) = self.overlay.take() {
+            return self.overlay_key(overlay, k);
+        }
+        match (k.code, ctrl) {
+            (KeyCode::Tab, _) => {
+                self.focus = self.focus.next(1);
+                return vec![];
+            }
+            (KeyCode::BackTab, _) => {
+                self.focus = self.focus.next(-1);
+                return vec![];
+            }
+            (KeyCode::Esc, _) => return self.stop(),
+            (KeyCode::Char('r'), true) => return self.render(),
+            (KeyCode::Char('y'), true) => return self.redo(),
+            _ => {}
+        }
+        if self.typing() {
+            return self.input_key(k);
+        }
+        match k.code {
+            KeyCode::Char('?') => self.overlay = Some(Overlay::Help),
+            KeyCode::Char('r') => return self.render(),
+            KeyCode::Char('q') => return vec![Command::Quit],
+            KeyCode::Char('i') | KeyCode::Char('/') => self.focus = Focus::Chat,
+            KeyCode::Char('u') => return self.undo(),
+            KeyCode::Char('U') => return self.redo(),
+            KeyCode::Char('Y') => return vec![Command::Copy(canvas::to_code(self.canvas()))],
+            _ if self.focus == Focus::Canvas => return self.canvas_key(k),
+            KeyCode::Char('[') => self.step_image(-1),
+            KeyCode::Char(']') => self.step_image(1),
+            KeyCode::PageUp => self.chat_scroll += 10,
+            KeyCode::PageDown => self.chat_scroll = self.chat_scroll.saturating_sub(10),
+            _ => {}
+        }
+        vec![]
+    }
+
+    /// Ctrl-C: stop what runs; when idle, the second press quits.
+    fn interrupt(&mut self) -> Vec<Command> {
+        if self.activity != Activity::Idle || self.overlay.is_some() {
+            self.quit_armed = false;
+            self.overlay = None;
+            return self.stop();
+        }
+        if self.quit_armed {
+            return vec![Command::Quit];
+        }
+        self.quit_armed = true;
+        self.status = "press Ctrl-C again to quit".into();
+        vec![]
+    }
+
+    /// Esc: stop a reply or a render.
+    fn stop(&mut self) -> Vec<Command> {
+        match self.activity {
+            Activity::Replying { .. } => vec![Command::CancelChat],
+            Activity::Rendering { .. } => vec![Command::CancelRender],
+            Activity::Idle => vec![],
+        }
+    }
+
+    fn input_key(&mut self, k: KeyEvent) -> Vec<Command> {
+        let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
+        let alt = k.modifiers.contains(KeyModifiers::ALT);
+        match k.code {
+            KeyCode::Enter if alt => self.input.push('\n'),
+            KeyCode::Char('j') if ctrl => self.input.push('\n'),
+            KeyCode::Enter => return self.send(),
+            KeyCode::Backspace => {
+                self.input.pop();
+            }
+            KeyCode::Char('u') if ctrl => self.input.clear(),
+            KeyCode::Up if self.input.is_empty() => {
+                if let Some(p) = &self.last_prompt {
+                    self.input = p.clone();
+                }
+            }
+            KeyCode::PageUp => self.chat_scroll += 10,
+            KeyCode::PageDown => self.chat_scroll = self.chat_scroll.saturating_sub(10),
+            KeyCode::End => self.chat_scroll = 0,
+            KeyCode::Char(c) if !ctrl => self.input.push(c),
+            _ => {}
+        }
+        vec![]
+    }
+
+    /// Sends the input to the LLM.
+    fn send(&mut self) -> Vec<Command> {
+        let prompt = self.input.trim().to_owned();
+        if prompt.is_empty() {
+            return vec![];
+        }
+        if self.models.llm.is_none() {
+            self.status = if self.models.llm_loading {
+                "the LLM is still loading".into()
+            } else {
+                "no LLM configured: start with --llm MODEL.gguf (or set llm in the config file)"
+                    .into()
+            };
+            return vec![];
+        }
+        if self.activity != Activity::Idle {
+            self.status = "busy: Esc stops the current job".into();
+            return vec![];
+        }
+        if self.edited_since_reply {
+            self.conversation
+                .record_canvas_edit(self.versions.current());
+            self.edited_since_reply = false;
+        }
+        let messages = self.conversation.messages(&prompt);
+        self.chat.push(ChatEntry {
+            speaker: Speaker::User,
+            text: prompt.clone(),
+            note: None,
+        });
+        self.chat.push(ChatEntry {
+            speaker: Speaker::Assistant,
+            text: String::new(),
+            note: None,
+        });
+        self.input.clear();
+        self.chat_scroll = 0;
+        self.last_prompt = Some(prompt.clone());
+        self.pending_prompt = Some(prompt);
+        self.activity = Activity::Replying {
+            chars: 0,
+            started: std::time::Instant::now(),
+        };
+        vec![Command::Chat(messages)]
+    }
+
+    /// An event from the LLM worker.
+    pub fn llm_event(&mut self, event: LlmEvent) {
+        match event {
+            LlmEvent::Ready(desc) => {
+                self.models.llm = Some(desc);
+                self.models.llm_loading = false;
+            }
+            LlmEvent::PromptProgress { done, total } => {
+                self.status = format!("reading prompt {done}/{total}")
+            }
+            LlmEvent::Text(t) => {
+                if let Some(e) = self
+                    .chat
+                    .last_mut()
+                    .filter(|e| e.speaker == Speaker::Assistant)
+                {
+                    e.text.push_str(&t);
+                }
+                if let Activity::Replying { chars, .. } = &mut self.activity {
+                    *chars += t.chars().count();
+                }
+                self.status.clear();
+            }
+            LlmEvent::Notice(n) => self.status = n,
+            LlmEvent::Done(reply) => {
+                self.activity = Activity::Idle;
+                let prompt = self.pending_prompt.take().unwrap_or_default();
+                let note = match canvas::parse(&reply.text) {
+                    Ok(parsed) => {
+                        let regions = parsed.canvas.regions.len();
+                        self.versions.push(parsed.canvas, Origin::Reply);
+                        self.edited_since_reply = false;
+                        self.clamp_selection();
+                        format!(
+                            "✓ canvas v{} · {regions} regions · {} tokens at {:.1} tok/s",
+                            self.versions.number(),
+                            reply.stats.generated_tokens,
+                            reply.stats.tokens_per_second()
+                        )
+                    }
+                    Err(e) => format!(
+                        "✗ no canvas in this reply ({e}); the canvas stays v{}",
+                        self.versions.number()
+                    ),
+                };
+                if let Some(entry) = self
+                    .chat
+                    .last_mut()
+                    .filter(|e| e.speaker == Speaker::Assistant)
+                {
+                    entry.text = reply.text.clone();
+                    entry.note = Some(note);
+                }
+                self.conversation.push(prompt, reply.text);
+            }
+            LlmEvent::Error(e) => {
+                let was_replying = matches!(self.activity, Activity::Replying { .. });
+                self.activity = Activity::Idle;
+                if self.models.llm_loading {
+                    self.models.llm_loading = false;
+                    self.chat.push(ChatEntry {
+                        speaker: Speaker::App,
+                        text: format!("the LLM did not load: {e}"),
+                        note: None,
+                    });
+                } else if was_replying {
+                    self.pending_prompt = None;
+                    if let Some(entry) = self
+                        .chat
+                        .last_mut()
+                        .filter(|e| e.speaker == Speaker::Assistant)
+                    {
+                        entry.note = Some(format!("✗ {e}"));
+                    }
+                }
+            }
+        }
+    }
+
+    /// An event from the render worker.
+    pub fn render_event(&mut self, event: RenderEvent) {
+        match event {
+            RenderEvent::Ready(desc) => {
+                self.models.sdxl = Some(desc);
+                self.models.sdxl_loading = false;
+            }
+            RenderEvent::Progress(stage) => {
+                if let Activity::Rendering { stage: s, .. } = &mut self.activity {
+                    *s = Some(stage);
+                }
+            }
+            RenderEvent::Done { output, seconds } => {
+                self.activity = Activity::Idle;
+                self.status = format!("saved {} ({seconds:.1} s)", output.display());
+                self.images.push(output);
+                self.shown_image = Some(self.images.len() - 1);
+            }
+            RenderEvent::Cancelled => {
+                self.activity = Activity::Idle;
+                self.status = "render stopped".into();
+            }
+            RenderEvent::Error(e) => {
+                self.activity = Activity::Idle;
+                if self.models.sdxl_loading {
+                    self.models.sdxl_loading = false;
+                    self.status = format!("SDXL did not load: {e}");
+                } else {
+                    self.status = format!("render failed: {e}");
+                }
+            }
+        }
+    }
+
+    fn render(&mut self) -> Vec<Command> {
+        if self.models.sdxl.is_none() {
+            self.status = if self.models.sdxl_loading {
+                "SDXL is still loading".into()
+            } else {
+                "no SDXL model configured: start with --sdxl PATH".into()
+            };
+            return vec![];
+        }
+        if self.activity != Activity::Idle {
+            self.status = "busy: Esc stops the current job".into();
+            return vec![];
+        }
+        if let Err(e) = self.canvas().conditions() {
+            self.status = format!("cannot render this canvas: {e}");
+            return vec![];
+        }
+        self.activity = Activity::Rendering {
+            stage: None,
+            started: std::time::Instant::now(),
+        };
+        vec![Command::Render {
+            canvas: self.canvas().clone(),
+            settings: self.settings.clone(),
+        }]
+    }
+
+    fn step_image(&mut self, step: i32) {
+        if let Some(i) = self.shown_image {
+            let n = self.images.len() as i32;
+            self.shown_image = Some((i as i32 + step).clamp(0, n - 1) as usize);
+        }
+    }
+
+    fn undo(&mut self) -> Vec<Command> {
+        self.status = if self.versions.undo() {
+            format!("undo: canvas v{}", self.versions.number())
+        } else {
+            "nothing to undo".into()
+        };
+        self.after_version_change();
+        vec![]
+    }
+
+    fn redo(&mut self) -> Vec<Command> {
+        self.status = if self.versions.redo() {
+            format!("redo: canvas v{}", self.versions.number())
+        } else {
+            "nothing to redo".into()
+        };
+        self.after_version_change();
+        vec![]
+    }
+
+    fn after_version_change(&mut self) {
+        self.edited_since_reply = *self.versions.origin() != Origin::Reply;
+        self.clamp_selection();
+    }
+
+    fn clamp_selection(&mut self) {
+        let n = self.canvas().regions.len();
+        if let Selection::Region(i) = self.selection {
+            if i >= n {
+                self.selection = if n == 0 {
+                    Selection::Global
+                } else {
+                    Selection::Region(n - 1)
+                };
+            }
+        }
+    }
+
+    /// Applies a canvas edit as a new version.
+    fn edit(&mut self, e: Edit) {
+        match edit::apply(self.canvas(), &e) {
+            Ok((canvas, message)) => {
+                if self.versions.push(canvas, Origin::Edit(message.clone())) {
+                    self.edited_since_reply = true;
+                }
+                self.status = format!("v{} · {message}", self.versions.number());
+            }
+            Err(why) => self.status = why,
+        }
+    }
+
+    fn canvas_key(&mut self, k: KeyEvent) -> Vec<Command> {
+        let shift = k.modifiers.contains(KeyModifiers::SHIFT);
+        let order = self.region_order();
+        let target = self.selection.target();
+        let with_region = |f: &dyn Fn(usize) -> Edit| target.map(f);
+        let edit = match k.code {
+            KeyCode::Char('j') | KeyCode::Down if !shift => {
+                self.select_step(&order, 1);
+                None
+            }
+            KeyCode::Char('k') | KeyCode::Up if !shift => {
+                self.select_step(&order, -1);
+                None
+            }
+            KeyCode::Char('g') => {
+                self.selection = Selection::Global;
+                None
+            }
+            KeyCode::Char('H') | KeyCode::Left => with_region(&|i| Edit::Move(i, Direction::Left)),
+            KeyCode::Char('L') | KeyCode::Right => {
+                with_region(&|i| Edit::Move(i, Direction::Right))
+            }
+            KeyCode::Char('K') | KeyCode::Up => with_region(&|i| Edit::Move(i, Direction::Up)),
+            KeyCode::Char('J') | KeyCode::Down => with_region(&|i| Edit::Move(i, Direction::Down)),
+            KeyCode::Char('o') => with_region(&|i| Edit::CycleOffset(i, 1)),
+            KeyCode::Char('O') => with_region(&|i| Edit::CycleOffset(i, -1)),
+            KeyCode::Char('a') => with_region(&|i| Edit::CycleArea(i, 1)),
+            KeyCode::Char('A') => with_region(&|i| Edit::CycleArea(i, -1)),
+            KeyCode::Char('+') | KeyCode::Char('=') => with_region(&|i| Edit::Distance(i, -0.5)),
+            KeyCode::Char('-') => with_region(&|i| Edit::Distance(i, 0.5)),
+            KeyCode::Char('n') => {
+                self.edit(Edit::NewRegion);
+                self.selection = Selection::Region(self.canvas().regions.len().saturating_sub(1));
+                return vec![];
+            }
+            KeyCode::Char('d') => with_region(&Edit::Duplicate),
+            KeyCode::Char('x') | KeyCode::Delete => with_region(&Edit::Delete),
+            KeyCode::Char('c') => {
+                let current = match target {
+                    Some(i) => self.canvas().regions.get(i).map(|r| r.color),
+                    None => self.canvas().global.as_ref().map(|g| g.color),
+                };
+                let choice = current.map(|c| c.index()).unwrap_or(0);
+                self.overlay = Some(Overlay::Colors {
+                    target,
+                    query: String::new(),
+                    choice,
+                });
+                None
+            }
+            KeyCode::Char('e') | KeyCode::Enter => {
+                let buffer = edit::field_text(self.canvas(), target, Field::Description);
+                self.overlay = Some(Overlay::Field {
+                    target,
+                    field: Field::Description,
+                    buffer,
+                });
+                None
+            }
+            _ => None,
+        };
+        if let Some(e) = edit {
+            self.edit(e);
+            self.clamp_selection();
+        } else if target.is_none()
+            && matches!(
+                k.code,
+                KeyCode::Char(
+                    'H' | 'J' | 'K' | 'L' | 'o' | 'O' | 'a' | 'A' | '+' | '-' | 'd' | 'x'
+                )
+            )
+        {
+            self.status = "select a region first (j/k)".into();
+        }
+        vec![]
+    }
+
+    fn select_step(&mut self, order: &[usize], step: i32) {
+        // The list shows the global description first, then regions far → near.
+        let mut items = vec![Selection::Global];
+        items.extend(order.iter().map(|&i| Selection::Region(i)));
+        let pos = items.iter().position(|&s| s == self.selection).unwrap_or(0) as i32;
+        self.selection = items[(pos + step).clamp(0, items.len() as i32 - 1) as usize];
+    }
+
+    fn overlay_key(&mut self, overlay: Overlay, k: KeyEvent) -> Vec<Command> {
+        let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
+        match overlay {
+            Overlay::Help => {} // any key closes it
+            Overlay::Field {
+                target,
+                field,
+                mut buffer,
+            } => {
+                let fields: &[Field] = if target.is_some() {
+                    &Field::ALL
+                } else {
+                    &Field::ALL[..3]
+                };
+                let step = |f: Field, s: i32| {
+                    let i = fields.iter().position(|&x| x == f).unwrap_or(0) as i32;
+                    fields[(i + s).rem_euclid(fields.len() as i32) as usize]
+                };
+                match k.code {
+                    KeyCode::Esc => return vec![],
+                    KeyCode::Enter if !k.modifiers.contains(KeyModifiers::ALT) => {
+                        self.commit_field(target, field, &buffer);
+                        return vec![];
+                    }
+                    KeyCode::Tab | KeyCode::BackTab => {
+                        self.commit_field(target, field, &buffer);
+                        let next = step(field, if k.code == KeyCode::Tab { 1 } else { -1 });
+                        let buffer = edit::field_text(self.canvas(), target, next);
+                        self.overlay = Some(Overlay::Field {
+                            target,
+                            field: next,
+                            buffer,
+                        });
+                        return vec![];
+                    }
+                    KeyCode::Enter => buffer.push('\n'),
+                    KeyCode::Char('j') if ctrl => buffer.push('\n'),
+                    KeyCode::Backspace => {
+                        buffer.pop();
+                    }
+                    KeyCode::Char('u') if ctrl => buffer.clear(),
+                    KeyCode::Char(c) if !ctrl => buffer.push(c),
+                    _ => {}
+                }
+                self.overlay = Some(Overlay::Field {
+                    target,
+                    field,
+                    buffer,
+                });
+            }
+            Overlay::Colors {
+                target,
+                mut query,
+                mut choice,
+            } => {
+                let matches = color_matches(&query);
+                match k.code {
+                    KeyCode::Esc => return vec![],
+                    KeyCode::Enter => {
+                        if let Some(&c) = matches.get(choice.min(matches.len().saturating_sub(1))) {
+                            self.edit(Edit::Color(target, c));
+                        }
+                        return vec![];
+                    }
+                    KeyCode::Down | KeyCode::Tab => {
+                        choice = (choice + 1).min(matches.len().saturating_sub(1))
+                    }
+                    KeyCode::Up | KeyCode::BackTab => choice = choice.saturating_sub(1),
+                    KeyCode::Backspace => {
+                        query.pop();
+                        choice = 0;
+                    }
+                    KeyCode::Char(c) if !ctrl => {
+                        query.push(c);
+                        choice = 0;
+                    }
+                    _ => {}
+                }
+                self.overlay = Some(Overlay::Colors {
+                    target,
+                    query,
+                    choice,
+                });
+            }
+        }
+        vec![]
+    }
+
+    fn commit_field(&mut self, target: Option<usize>, field: Field, buffer: &str) {
+        if edit::field_text(self.canvas(), target, field) != buffer.trim() {
+            self.edit(Edit::Text(target, field, buffer.to_owned()));
+        }
+    }
+
+    /// Typing `text` key by key (tests and scripted input).
+    pub fn type_text(&mut self, text: &str) -> Vec<Command> {
+        text.chars()
+            .flat_map(|c| self.key(key(KeyCode::Char(c))))
+            .collect()
+    }
+}
+
+/// Colour names matching `query` as a subsequence (case-insensitive), best first: names starting with
+/// the query, then containing it, then the rest, each alphabetically.
+pub fn color_matches(query: &str) -> Vec<ColorName> {
+    let q = query.to_lowercase().replace(' ', "");
+    let subsequence = |name: &str| {
+        let mut chars = name.chars();
+        q.chars().all(|c| chars.any(|n| n == c))
+    };
+    let mut found: Vec<(u8, &'static str, ColorName)> = ColorName::all()
+        .filter(|c| subsequence(c.name()))
+        .map(|c| {
+            let rank = if c.name().starts_with(&q) {
+                0
+            } else if c.name().contains(&q) {
+                1
+            } else {
+                2
+            };
+            (rank, c.name(), c)
+        })
+        .collect();
+    found.sort_by_key(|&(rank, name, _)| (rank, name));
+    found.into_iter().map(|(_, _, c)| c).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::llm::{Reply, ReplyStats};
+
+    fn press(app: &mut App, code: KeyCode) -> Vec<Command> {
+        app.key(KeyEvent::new(code, KeyModifiers::NONE))
+    }
+
+    fn ctrl(app: &mut App, c: char) -> Vec<Command> {
+        app.key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL))
+    }
+
+    fn dragon_reply() -> String {
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/dragon.md")).unwrap()
+    }
+
+    fn with_models() -> App {
+        App::new(
+            Canvas::default(),
+            Models {
+                llm: Some("test".into()),
+                sdxl: Some("tiny".into()),
+                ..Models::default()
+            },
+        )
+    }
+
+    fn reply(app: &mut App, text: &str) {
+        app.llm_event(LlmEvent::Text(text[..10].to_owned()));
+        app.llm_event(LlmEvent::Done(Reply {
+            text: text.to_owned(),
+            stats: ReplyStats::default(),
+        }));
+    }
+
+    #[test]
+    fn chat_turn_makes_a_canvas_version() {
+        let mut app = with_models();
+        assert!(app.type_text("a dragon").is_empty());
+        let cmds = press(&mut app, KeyCode::Enter);
+        let Some(Command::Chat(messages)) = cmds.first() else {
+            panic!("{cmds:?}")
+        };
+        assert_eq!(messages.last().unwrap().content, "a dragon");
+        assert!(matches!(app.activity, Activity::Replying { .. }));
+        assert!(app.input.is_empty());
+        reply(&mut app, &dragon_reply());
+        assert_eq!(app.activity, Activity::Idle);
+        assert_eq!(app.versions.number(), 2);
+        assert_eq!(app.canvas().regions.len(), 4);
+        assert!(app.chat[1]
+            .note
+            .as_deref()
+            .unwrap()
+            .starts_with("✓ canvas v2 · 4 regions"));
+        assert_eq!(app.conversation.turns.len(), 1);
+
+        // A reply without a canvas keeps the canvas and says why.
+        app.type_text("again");
+        press(&mut app, KeyCode::Enter);
+        reply(&mut app, "I cannot draw that, sorry.");
+        assert_eq!(app.versions.number(), 2);
+        assert!(app.chat[3]
+            .note
+            .as_deref()
+            .unwrap()
+            .starts_with("✗ no canvas"));
+        // Up on an empty input recalls the last prompt.
+        press(&mut app, KeyCode::Up);
+        assert_eq!(app.input, "again");
+    }
+
+    #[test]
+    fn without_an_llm_the_input_is_kept_and_the_reason_shown() {
+        let mut app = App::new(Canvas::default(), Models::default());
+        app.type_text("hello");
+        assert!(press(&mut app, KeyCode::Enter).is_empty());
+        assert_eq!(app.input, "hello");
+        assert!(app.status.contains("--llm"), "{}", app.status);
+        assert!(app
+            .key(KeyEvent::new(KeyCode::Char('r'), KeyModifiers::CONTROL))
+            .is_empty());
+        assert!(app.status.contains("--sdxl"), "{}", app.status);
+    }
+
+    #[test]
+    fn keyboard_edits_are_versions_and_undo_redo() {
+        let mut app = with_models();
+        reply(&mut app, &dragon_reply());
+        press(&mut app, KeyCode::Tab);
+        assert_eq!(app.focus, Focus::Canvas);
+        // The list is global, then far → near; j from global selects the farthest region.
+        press(&mut app, KeyCode::Char('g'));
+        press(&mut app, KeyCode::Char('j'));
+        let farthest = app.region_order()[0];
+        assert_eq!(app.selection, Selection::Region(farthest));
+        let before = app.canvas().regions[farthest].location;
+        press(&mut app, KeyCode::Char('J'));
+        press(&mut app, KeyCode::Char('a'));
+        press(&mut app, KeyCode::Char('+'));
+        assert_eq!(app.versions.number(), 5, "{}", app.status);
+        press(&mut app, KeyCode::Char('u'));
+        press(&mut app, KeyCode::Char('u'));
+        press(&mut app, KeyCode::Char('u'));
+        assert_eq!(app.canvas().regions[farthest].location, before);
+        press(&mut app, KeyCode::Char('U'));
+        assert_eq!(app.versions.number(), 3);
+        ctrl(&mut app, 'y');
+        assert_eq!(app.versions.number(), 4);
+
+        // New, duplicate, delete.
+        let n = app.canvas().regions.len();
+        press(&mut app, KeyCode::Char('n'));
+        assert_eq!(app.canvas().regions.len(), n + 1);
+        assert_eq!(app.selection, Selection::Region(n));
+        press(&mut app, KeyCode::Char('d'));
+        assert_eq!(app.canvas().regions.len(), n + 2);
+        press(&mut app, KeyCode::Char('x'));
+        press(&mut app, KeyCode::Char('x'));
+        assert_eq!(app.canvas().regions.len(), n);
+    }
+
+    #[test]
+    fn colour_picker_and_field_editor() {
+        let mut app = with_models();
+        reply(&mut app, &dragon_reply());
+        press(&mut app, KeyCode::Tab);
+        press(&mut app, KeyCode::Char('j'));
+        let Selection::Region(i) = app.selection else {
+            panic!()
+        };
+        press(&mut app, KeyCode::Char('c'));
+        app.type_text("tea");
+        press(&mut app, KeyCode::Enter);
+        assert_eq!(app.canvas().regions[i].color.name(), "teal");
+        assert!(app.overlay.is_none());
+
+        press(&mut app, KeyCode::Char('e'));
+        ctrl(&mut app, 'u');
+        app.type_text("A small red boat.");
+        press(&mut app, KeyCode::Tab); // commits, moves to details
+        ctrl(&mut app, 'u');
+        app.type_text("It floats.");
+        press(&mut app, KeyCode::Enter);
+        assert_eq!(app.canvas().regions[i].description, "A small red boat.");
+        assert_eq!(
+            app.canvas().regions[i].detailed_descriptions,
+            vec!["It floats."]
+        );
+        // Esc in the editor discards.
+        press(&mut app, KeyCode::Char('e'));
+        app.type_text(" more");
+        press(&mut app, KeyCode::Esc);
+        assert_eq!(app.canvas().regions[i].description, "A small red boat.");
+    }
+
+    #[test]
+    fn the_next_turn_revises_the_edited_canvas() {
+        let mut app = with_models();
+        app.type_text("a dragon");
+        press(&mut app, KeyCode::Enter);
+        reply(&mut app, &dragon_reply());
+        press(&mut app, KeyCode::Tab);
+        press(&mut app, KeyCode::Char('j'));
+        press(&mut app, KeyCode::Char('x'));
+        press(&mut app, KeyCode::BackTab);
+        app.type_text("make it stormy");
+        let cmds = press(&mut app, KeyCode::Enter);
+        let Some(Command::Chat(messages)) = cmds.first() else {
+            panic!()
+        };
+        let shown = &messages[messages.len() - 2].content;
+        assert_eq!(shown, &crate::llm::prompt::fenced_code(app.canvas()));
+    }
+
+    #[test]
+    fn stop_quit_paste_and_render() {
+        let mut app = with_models();
+        assert!(ctrl(&mut app, 'c').is_empty());
+        assert_eq!(ctrl(&mut app, 'c'), vec![Command::Quit]);
+
+        let mut app = with_models();
+        app.paste("line one\r\nline two");
+        assert_eq!(app.input, "line one\nline two");
+        let cmds = press(&mut app, KeyCode::Enter);
+        assert!(matches!(cmds[0], Command::Chat(_)));
+        assert_eq!(ctrl(&mut app, 'c'), vec![Command::CancelChat]);
+        assert_eq!(press(&mut app, KeyCode::Esc), vec![Command::CancelChat]);
+        app.llm_event(LlmEvent::Error(crate::llm::LlmError::Decode(
+            "stopped".into(),
+        )));
+        assert_eq!(app.activity, Activity::Idle);
+
+        reply(&mut app, &dragon_reply());
+        press(&mut app, KeyCode::Tab);
+        let cmds = press(&mut app, KeyCode::Char('r'));
+        assert!(matches!(cmds[0], Command::Render { .. }), "{cmds:?}");
+        app.render_event(RenderEvent::Progress(Stage::Step {
+            hires: false,
+            step: 3,
+            steps: 25,
+        }));
+        assert!(matches!(
+            app.activity,
+            Activity::Rendering { stage: Some(_), .. }
+        ));
+        assert_eq!(press(&mut app, KeyCode::Esc), vec![Command::CancelRender]);
+        app.render_event(RenderEvent::Done {
+            output: "a.png".into(),
+            seconds: 1.0,
+        });
+        assert_eq!(app.images.len(), 1);
+        assert_eq!(app.shown_image, Some(0));
+    }
+
+    #[test]
+    fn colour_search_ranks_prefixes_first() {
+        let m = color_matches("blue");
+        assert_eq!(m[0].name(), "blue");
+        assert!(m.iter().any(|c| c.name() == "aliceblue"));
+        assert!(color_matches("zzz").is_empty());
+    }
+}

@@ -1,0 +1,229 @@
+//! The terminal app: chat with the LLM on the left, the canvas as a coloured grid with its regions in
+//! the middle, the preview on the right. State and key handling are pure ([`app`]); this module owns the
+//! terminal, the workers (LLM, renderer) and the loop between them.
+
+pub mod app;
+pub mod edit;
+pub mod preview;
+pub mod theme;
+pub mod ui;
+pub mod versions;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use candle_core::{DType, Device};
+use ratatui::crossterm::event::{
+    self, DisableBracketedPaste, EnableBracketedPaste, Event, KeyCode, KeyEventKind, KeyModifiers,
+};
+use ratatui::crossterm::execute;
+
+use crate::canvas::Canvas;
+use crate::cli::CliError;
+use crate::llm::worker::LlmWorker;
+use crate::llm::{ChatEngine, LoadOptions, LocalLlm, Sampling};
+use crate::render::pipeline::{Pooled, DEFAULT_NEGATIVE};
+use crate::render::worker::{RenderRequest, RenderWorker};
+use app::{App, Command, Models};
+use preview::PreviewCache;
+use theme::Theme;
+
+/// How the app was started.
+pub struct TuiOptions {
+    pub llm: Option<PathBuf>,
+    pub load: LoadOptions,
+    pub sdxl: Option<String>,
+    pub device: Device,
+    pub dtype: DType,
+    /// A canvas to start from (reply, code or JSON).
+    pub canvas: Option<Canvas>,
+    pub theme: Theme,
+    /// Where rendered images go.
+    pub images: PathBuf,
+    /// Render settings to start with.
+    pub settings: crate::render::pipeline::RenderSettings,
+}
+
+/// Whether the terminal says it shows 24-bit colour.
+pub fn truecolor() -> bool {
+    matches!(
+        std::env::var("COLORTERM").as_deref(),
+        Ok("truecolor" | "24bit")
+    )
+}
+
+fn enter() -> std::io::Result<ratatui::DefaultTerminal> {
+    let terminal = ratatui::try_init()?;
+    execute!(std::io::stdout(), EnableBracketedPaste)?;
+    Ok(terminal)
+}
+
+fn leave() {
+    let _ = execute!(std::io::stdout(), DisableBracketedPaste);
+    ratatui::restore();
+}
+
+/// Runs the app until the user quits.
+pub fn run(opts: TuiOptions) -> Result<(), CliError> {
+    let _log = crate::logging::init_file_logging();
+    let llm = match &opts.llm {
+        Some(path) => {
+            let (path, load) = (path.clone(), opts.load.clone());
+            Some(
+                LlmWorker::spawn(move || {
+                    let llm = LocalLlm::load(&path, &load, |_| true)?;
+                    Ok(Box::new(llm) as Box<dyn ChatEngine>)
+                })
+                .map_err(|e| CliError::runtime(format!("cannot start the LLM thread: {e}")))?,
+            )
+        }
+        None => None,
+    };
+    let renderer = match &opts.sdxl {
+        Some(sdxl) => Some(
+            RenderWorker::spawn(sdxl.clone(), opts.device.clone(), opts.dtype)
+                .map_err(|e| CliError::runtime(format!("cannot start the render thread: {e}")))?,
+        ),
+        None => None,
+    };
+    let models = Models {
+        llm: None,
+        sdxl: None,
+        llm_loading: llm.is_some(),
+        sdxl_loading: renderer.is_some(),
+    };
+    let mut app = App::new(opts.canvas.clone().unwrap_or_default(), models);
+    app.settings = opts.settings.clone();
+    let mut cache = PreviewCache::default();
+    let mut terminal =
+        enter().map_err(|e| CliError::runtime(format!("cannot set up the terminal: {e}")))?;
+    let result = event_loop(
+        &mut terminal,
+        &mut app,
+        &opts,
+        llm.as_ref(),
+        renderer.as_ref(),
+        &mut cache,
+    );
+    leave();
+    result
+}
+
+fn event_loop(
+    terminal: &mut ratatui::DefaultTerminal,
+    app: &mut App,
+    opts: &TuiOptions,
+    llm: Option<&LlmWorker>,
+    renderer: Option<&RenderWorker>,
+    cache: &mut PreviewCache,
+) -> Result<(), CliError> {
+    let io = |e: std::io::Error| CliError::runtime(format!("terminal: {e}"));
+    let mut rendered = 0usize;
+    loop {
+        terminal
+            .draw(|f| ui::draw(f, app, &opts.theme, cache))
+            .map_err(io)?;
+        let mut commands = Vec::new();
+        if event::poll(Duration::from_millis(40)).map_err(io)? {
+            // Take everything that is waiting, so a paste or fast typing costs one frame.
+            loop {
+                match event::read().map_err(io)? {
+                    Event::Key(k) if k.kind != KeyEventKind::Release => {
+                        if k.code == KeyCode::Char('z')
+                            && k.modifiers.contains(KeyModifiers::CONTROL)
+                        {
+                            suspend(terminal).map_err(io)?;
+                        } else {
+                            commands.extend(app.key(k));
+                        }
+                    }
+                    Event::Paste(text) => app.paste(&text),
+                    Event::Resize(..) => terminal.clear().map_err(io)?,
+                    _ => {}
+                }
+                if !event::poll(Duration::ZERO).map_err(io)? {
+                    break;
+                }
+            }
+        }
+        if let Some(w) = llm {
+            while let Ok(e) = w.events().try_recv() {
+                app.llm_event(e);
+            }
+        }
+        if let Some(w) = renderer {
+            while let Ok(e) = w.events().try_recv() {
+                app.render_event(e);
+            }
+        }
+        for command in commands {
+            match command {
+                Command::Quit => return Ok(()),
+                Command::Chat(messages) => {
+                    if let Some(w) = llm {
+                        if let Err(e) = w.chat(messages, Sampling::default()) {
+                            app.llm_event(crate::llm::LlmEvent::Error(e));
+                        }
+                    }
+                }
+                Command::CancelChat => {
+                    if let Some(w) = llm {
+                        w.cancel();
+                    }
+                }
+                Command::Render { canvas, settings } => {
+                    if let Some(w) = renderer {
+                        rendered += 1;
+                        let stamp = std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .map(|d| d.as_secs())
+                            .unwrap_or(0);
+                        let output = opts.images.join(format!("omost-{stamp}-{rendered:03}.png"));
+                        let request = RenderRequest {
+                            canvas,
+                            settings,
+                            negative: DEFAULT_NEGATIVE.into(),
+                            pooled: Pooled::Projected,
+                            output,
+                        };
+                        if let Err(e) = w.render(request) {
+                            app.render_event(crate::render::worker::RenderEvent::Error(e));
+                        }
+                    }
+                }
+                Command::CancelRender => {
+                    if let Some(w) = renderer {
+                        w.cancel();
+                    }
+                }
+                Command::Copy(text) => {
+                    copy_osc52(&text);
+                    app.status = format!("copied {} lines (OSC 52)", text.lines().count());
+                }
+            }
+        }
+    }
+}
+
+/// Ctrl-Z: give the terminal back, stop, and take it again when resumed.
+fn suspend(terminal: &mut ratatui::DefaultTerminal) -> std::io::Result<()> {
+    leave();
+    // SAFETY: raising SIGTSTP on ourselves is what a shell's job control expects; no memory involved.
+    unsafe {
+        libc::raise(libc::SIGTSTP);
+    }
+    *terminal = enter()?;
+    terminal.clear()
+}
+
+/// Puts `text` on the clipboard with OSC 52: works over SSH, and in tmux (which forwards it to the
+/// outer terminal with `set-clipboard on`).
+fn copy_osc52(text: &str) {
+    use base64::Engine;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(text);
+    let mut out = std::io::stdout();
+    let _ = out
+        .write_all(format!("\x1b]52;c;{encoded}\x07").as_bytes())
+        .and_then(|_| out.flush());
+}

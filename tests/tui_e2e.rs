@@ -1,0 +1,168 @@
+//! The terminal app as a person uses it: the real binary inside tmux, with the real test LLM and a
+//! tiny random SDXL. Type a prompt, wait for the canvas, edit it by keyboard, render, see the preview
+//! and the saved PNG, quit — and the terminal is handed back clean.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+struct Tmux {
+    session: String,
+}
+
+impl Tmux {
+    fn start(width: u16, height: u16, command: &str) -> Tmux {
+        let session = format!("omost-e2e-{}", std::process::id());
+        let status = Command::new("tmux")
+            .args([
+                "new-session",
+                "-d",
+                "-s",
+                &session,
+                "-x",
+                &width.to_string(),
+                "-y",
+                &height.to_string(),
+            ])
+            .arg(format!(
+                "COLORTERM=truecolor {command}; echo OMOST-EXITED-$?; sleep 30"
+            ))
+            .status()
+            .expect("tmux runs (scripts/setup installs it)");
+        assert!(status.success());
+        Tmux { session }
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        for k in keys {
+            let ok = Command::new("tmux")
+                .args(["send-keys", "-t", &self.session, k])
+                .status()
+                .unwrap();
+            assert!(ok.success());
+            std::thread::sleep(Duration::from_millis(60));
+        }
+    }
+
+    fn text(&self, text: &str) {
+        let ok = Command::new("tmux")
+            .args(["send-keys", "-t", &self.session, "-l", text])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    }
+
+    fn screen(&self, colours: bool) -> String {
+        let mut cmd = Command::new("tmux");
+        cmd.args(["capture-pane", "-p", "-t", &self.session]);
+        if colours {
+            cmd.arg("-e");
+        }
+        String::from_utf8_lossy(&cmd.output().unwrap().stdout).into_owned()
+    }
+
+    /// Waits until the screen contains `needle`.
+    fn wait_for(&self, needle: &str, timeout: Duration) -> String {
+        let start = Instant::now();
+        loop {
+            let s = self.screen(false);
+            if s.contains(needle) {
+                return s;
+            }
+            assert!(
+                start.elapsed() < timeout,
+                "waited {timeout:?} for `{needle}`; the screen:\n{s}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["kill-session", "-t", &self.session])
+            .status();
+    }
+}
+
+fn pngs(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .map(|d| {
+            d.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "png"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn chat_edit_render_quit_in_tmux() {
+    let dir = std::env::temp_dir().join(format!("omost-tui-e2e-{}", std::process::id()));
+    let images = dir.join("images");
+    std::fs::create_dir_all(&dir).unwrap();
+    let bin = env!("CARGO_BIN_EXE_omost");
+    assert!(Command::new(bin)
+        .args(["dev", "tiny-sdxl"])
+        .arg(&dir)
+        .status()
+        .unwrap()
+        .success());
+    let command = format!(
+        "XDG_STATE_HOME={state} {bin} --llm {llm} --sdxl {sdxl} --images {images} --width 128 --height 128 --steps 4",
+        state = dir.join("state").display(),
+        llm = common::test_model().display(),
+        sdxl = dir.join("diffusers").display(),
+        images = images.display(),
+    );
+    let tmux = Tmux::start(140, 42, &command);
+    tmux.wait_for("LLM SmolLM2", Duration::from_secs(120));
+    tmux.wait_for("SDXL diffusers", Duration::from_secs(60));
+
+    // Ask for a canvas; the grammar makes the small test model write a valid one.
+    tmux.text("a red boat on a calm sea");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("omost is writing", Duration::from_secs(30));
+    let s = tmux.wait_for("canvas v2", Duration::from_secs(240));
+    assert!(s.contains("Canvas v2"), "{s}");
+
+    // Keyboard revision: to the canvas, add a region, move it left, undo the move.
+    tmux.keys(&["Tab", "n"]);
+    tmux.wait_for("added a region", Duration::from_secs(5));
+    tmux.keys(&["H"]);
+    tmux.wait_for("moved New region on the left", Duration::from_secs(5));
+    tmux.keys(&["u"]);
+    tmux.wait_for("undo: canvas v3", Duration::from_secs(5));
+    // The grid is painted in colour (truecolor background escapes).
+    assert!(
+        tmux.screen(true).contains("\x1b[48;2;"),
+        "no colour in the grid"
+    );
+
+    // Render and see it.
+    tmux.keys(&["r"]);
+    tmux.wait_for("rendering", Duration::from_secs(10));
+    let s = tmux.wait_for("saved ", Duration::from_secs(120));
+    assert!(s.contains("Preview 1/1"), "{s}");
+    let saved = pngs(&images);
+    assert_eq!(saved.len(), 1, "{saved:?}");
+    let bytes = std::fs::read(&saved[0]).unwrap();
+    let chunks = omost_tui::render::metadata::read_text_chunks(&bytes).unwrap();
+    let canvas_json = &chunks
+        .iter()
+        .find(|(k, _)| k == "omost-canvas")
+        .expect("canvas in the PNG")
+        .1;
+    let canvas = omost_tui::canvas::parse(canvas_json).unwrap().canvas;
+    assert!(canvas
+        .regions
+        .iter()
+        .any(|r| r.description == "New region."));
+
+    // Quit from the canvas pane; the shell sees a clean exit.
+    tmux.keys(&["q"]);
+    let s = tmux.wait_for("OMOST-EXITED-", Duration::from_secs(10));
+    assert!(s.contains("OMOST-EXITED-0"), "{s}");
+}

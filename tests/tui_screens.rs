@@ -1,0 +1,82 @@
+//! The terminal app's screens, drawn into ratatui's test backend and compared with reviewed snapshots
+//! (`cargo insta review` after an intended change): the wide three-pane layout, the narrow tabbed one,
+//! the help overlay, the colour picker, and the canvas grid with its colours.
+
+use omost_tui::canvas::Canvas;
+use omost_tui::tui::app::{App, Models};
+use omost_tui::tui::preview::PreviewCache;
+use omost_tui::tui::theme::Theme;
+use omost_tui::tui::ui;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+
+fn dragon() -> Canvas {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/dragon.md"))
+        .unwrap();
+    omost_tui::canvas::parse(&text).unwrap().canvas
+}
+
+fn app() -> App {
+    let models = Models {
+        llm: Some("SmolLM2 (test)".into()),
+        sdxl: Some("tiny-sdxl · CPU F32".into()),
+        ..Models::default()
+    };
+    App::new(dragon(), models)
+}
+
+fn screen(app: &App, width: u16, height: u16) -> Terminal<TestBackend> {
+    let theme = Theme::load("dark", None, true).unwrap();
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal
+        .draw(|f| ui::draw(f, app, &theme, &mut PreviewCache::default()))
+        .unwrap();
+    terminal
+}
+
+fn press(app: &mut App, code: KeyCode) {
+    app.key(KeyEvent::new(code, KeyModifiers::NONE));
+}
+
+#[test]
+fn wide_layout() {
+    let mut app = app();
+    app.type_text("a fierce battle of warriors and a dragon");
+    insta::assert_snapshot!(screen(&app, 140, 40).backend());
+}
+
+#[test]
+fn narrow_layout_shows_one_pane_with_tabs() {
+    let mut app = app();
+    press(&mut app, KeyCode::Tab);
+    insta::assert_snapshot!(screen(&app, 80, 30).backend());
+}
+
+#[test]
+fn help_and_colour_picker_overlays() {
+    let mut app = app();
+    press(&mut app, KeyCode::Tab);
+    press(&mut app, KeyCode::Char('?'));
+    insta::assert_snapshot!("help", screen(&app, 120, 32).backend());
+    press(&mut app, KeyCode::Char('x')); // any key closes help
+    press(&mut app, KeyCode::Char('c'));
+    app.type_text("gree");
+    insta::assert_snapshot!("colours", screen(&app, 120, 32).backend());
+}
+
+#[test]
+fn grid_colours() {
+    // The canvas pane alone on a narrow screen, with every cell's colours (the selected region outlined).
+    let mut app = app();
+    press(&mut app, KeyCode::Tab);
+    let terminal = screen(&app, 48, 24);
+    let buffer = terminal.backend().buffer();
+    insta::assert_debug_snapshot!(buffer);
+}
+
+#[test]
+fn tiny_terminal_asks_for_more_room() {
+    let app = app();
+    insta::assert_snapshot!(screen(&app, 30, 8).backend());
+}
