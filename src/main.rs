@@ -40,9 +40,16 @@ struct AppArgs {
     /// Colour theme: dark, light, high-contrast, or NAME.toml in ~/.config/omost-tui/themes/.
     #[arg(long, default_value = "dark")]
     theme: String,
-    /// Where rendered images are saved (default: ~/.local/share/omost-tui/images).
+    /// Where rendered images are saved (default: beside the session file).
     #[arg(long, value_name = "DIR")]
     images: Option<PathBuf>,
+    /// Session name (or a .json path): continued when it exists, autosaved as you go. Default: a new
+    /// session named by the date and time.
+    #[arg(long, value_name = "NAME", conflicts_with = "resume")]
+    session: Option<String>,
+    /// Reopen a session: the given one, or the most recent.
+    #[arg(long, value_name = "NAME", num_args = 0..=1, default_missing_value = "")]
+    resume: Option<String>,
     /// Renderer device: auto, cpu, cuda or cuda:N.
     #[arg(long, default_value = "auto")]
     device: String,
@@ -292,6 +299,26 @@ fn tui(a: AppArgs) -> CliResult {
     if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
         return Err(CliError::input("the terminal app needs a terminal; for scripts use `omost chat`, `omost render` or `omost canvas`"));
     }
+    let session = match (&a.resume, &a.session) {
+        (Some(name), _) if name.is_empty() => omost_tui::session::latest_session()
+            .ok_or_else(|| CliError::input("no saved session to resume"))?,
+        (Some(name), _) => {
+            let path = omost_tui::session::session_path(name)
+                .map_err(|e| CliError::input(e.to_string()))?;
+            if !path.is_file() {
+                return Err(CliError::input(format!(
+                    "no session {name} ({})",
+                    path.display()
+                )));
+            }
+            path
+        }
+        (None, Some(name)) => {
+            omost_tui::session::session_path(name).map_err(|e| CliError::input(e.to_string()))?
+        }
+        (None, None) => omost_tui::session::session_path(&omost_tui::session::new_session_name())
+            .map_err(|e| CliError::input(e.to_string()))?,
+    };
     let settings = RenderSettings {
         width: a.width,
         height: a.height,
@@ -313,9 +340,8 @@ fn tui(a: AppArgs) -> CliResult {
         dtype,
         canvas,
         theme,
-        images: a
-            .images
-            .unwrap_or_else(|| omost_tui::fsutil::data_dir().join("images")),
+        images: a.images,
+        session,
     })
 }
 

@@ -9,13 +9,70 @@ use crate::fsutil::{self, io_reason};
 use crate::llm::Conversation;
 
 /// Version of the session file format.
-const FORMAT: u32 = 1;
+pub const FORMAT: u32 = 1;
 
 /// A saved session.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Session {
     pub format: u32,
     pub conversation: Conversation,
+    /// What the terminal app shows; absent in sessions written by `omost chat`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app: Option<AppState>,
+}
+
+/// The terminal app's part of a session: every canvas version, the chat as shown, the images and the
+/// render settings.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct AppState {
+    /// Canvas versions, oldest first, each as our canvas JSON.
+    pub canvases: Vec<SavedVersion>,
+    /// Index of the current version.
+    pub current: usize,
+    pub chat: Vec<SavedEntry>,
+    /// Rendered images, oldest first.
+    pub images: Vec<PathBuf>,
+    pub settings: SavedSettings,
+}
+
+/// One canvas version.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SavedVersion {
+    pub canvas: serde_json::Value,
+    /// `start`, `reply`, or the edit's description.
+    pub origin: String,
+}
+
+/// One chat entry as shown.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SavedEntry {
+    /// `user`, `assistant` or `app`.
+    pub speaker: String,
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// Render settings kept with the session.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SavedSettings {
+    pub width: usize,
+    pub height: usize,
+    pub steps: usize,
+    pub cfg: f64,
+    pub seed: u64,
+}
+
+impl Default for SavedSettings {
+    fn default() -> Self {
+        SavedSettings {
+            width: 896,
+            height: 1152,
+            steps: 25,
+            cfg: 5.0,
+            seed: 12345,
+        }
+    }
 }
 
 /// Why a session could not be read or written.
@@ -27,6 +84,42 @@ pub enum SessionError {
     Damaged { path: PathBuf, reason: String },
     #[error("invalid session name {0:?}: use letters, digits, '-', '_' or '.', or give a path ending in .json")]
     BadName(String),
+}
+
+/// A new session's name from the current time: `YYYY-MM-DD-HHMMSS` (UTC).
+pub fn new_session_name() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
+    // Howard Hinnant's days-to-civil.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}-{:02}{:02}{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// The most recently written session file in the data dir's `sessions/`, if any.
+pub fn latest_session() -> Option<PathBuf> {
+    let dir = fsutil::data_dir().join("sessions");
+    std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+        .max_by_key(|e| e.metadata().and_then(|m| m.modified()).ok())
+        .map(|e| e.path())
 }
 
 /// The file for session `name`: a path when it ends in `.json` or holds a `/`, otherwise

@@ -111,8 +111,9 @@ fn chat_edit_render_quit_in_tmux() {
         .unwrap()
         .success());
     let command = format!(
-        "XDG_STATE_HOME={state} {bin} --llm {llm} --sdxl {sdxl} --images {images} --width 128 --height 128 --steps 4",
+        "XDG_STATE_HOME={state} XDG_DATA_HOME={data} {bin} --llm {llm} --sdxl {sdxl} --images {images} --width 128 --height 128 --steps 4",
         state = dir.join("state").display(),
+        data = dir.join("data").display(),
         llm = common::test_model().display(),
         sdxl = dir.join("diffusers").display(),
         images = images.display(),
@@ -163,6 +164,23 @@ fn chat_edit_render_quit_in_tmux() {
 
     // Quit from the canvas pane; the shell sees a clean exit.
     tmux.keys(&["q"]);
+    let s = tmux.wait_for("OMOST-EXITED-", Duration::from_secs(10));
+    assert!(s.contains("OMOST-EXITED-0"), "{s}");
+    drop(tmux);
+
+    // The session was saved as we went: resume it and find it intact.
+    let sessions: Vec<PathBuf> = std::fs::read_dir(dir.join("data/omost-tui/sessions"))
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    assert_eq!(sessions.len(), 1, "{sessions:?}");
+    let tmux = Tmux::start(140, 42, &format!("{command} --resume"));
+    let s = tmux.wait_for("Canvas v3", Duration::from_secs(60));
+    assert!(s.contains("a red boat on a calm sea"), "{s}");
+    assert!(s.contains("Preview 1/1"), "{s}");
+    assert!(s.contains("New region"), "{s}");
+    tmux.keys(&["Tab", "q"]);
     let s = tmux.wait_for("OMOST-EXITED-", Duration::from_secs(10));
     assert!(s.contains("OMOST-EXITED-0"), "{s}");
 }

@@ -11,6 +11,7 @@ use crate::canvas::{self, Canvas, ColorName};
 use crate::llm::{Conversation, LlmEvent, Message};
 use crate::render::pipeline::{RenderSettings, Stage};
 use crate::render::worker::RenderEvent;
+use crate::session::{AppState, SavedEntry, SavedSettings, SavedVersion};
 
 /// Which pane has the keyboard.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -732,6 +733,103 @@ impl App {
         }
     }
 
+    /// What a session file keeps of this app.
+    pub fn saved_state(&self) -> AppState {
+        let canvases = self
+            .versions
+            .all()
+            .iter()
+            .map(|v| SavedVersion {
+                canvas: serde_json::from_str(&canvas::to_json(&v.canvas)).unwrap_or_default(),
+                origin: match &v.origin {
+                    Origin::Start => "start".into(),
+                    Origin::Reply => "reply".into(),
+                    Origin::Edit(m) => m.clone(),
+                },
+            })
+            .collect();
+        let chat = self
+            .chat
+            .iter()
+            .map(|e| SavedEntry {
+                speaker: match e.speaker {
+                    Speaker::User => "user",
+                    Speaker::Assistant => "assistant",
+                    Speaker::App => "app",
+                }
+                .into(),
+                text: e.text.clone(),
+                note: e.note.clone(),
+            })
+            .collect();
+        let s = &self.settings;
+        AppState {
+            canvases,
+            current: self.versions.number() - 1,
+            chat,
+            images: self.images.clone(),
+            settings: SavedSettings {
+                width: s.width,
+                height: s.height,
+                steps: s.steps,
+                cfg: s.cfg,
+                seed: s.seed,
+            },
+        }
+    }
+
+    /// Rebuilds the app from a saved session; a canvas that no longer parses is an error naming it.
+    pub fn restore(
+        conversation: Conversation,
+        state: &AppState,
+        models: Models,
+    ) -> Result<App, String> {
+        let mut versions = Vec::with_capacity(state.canvases.len());
+        for (i, v) in state.canvases.iter().enumerate() {
+            let canvas = canvas::from_json(&v.canvas.to_string())
+                .map_err(|e| format!("canvas version {}: {e}", i + 1))?
+                .canvas;
+            let origin = match v.origin.as_str() {
+                "start" => Origin::Start,
+                "reply" => Origin::Reply,
+                other => Origin::Edit(other.to_owned()),
+            };
+            versions.push(super::versions::Version { canvas, origin });
+        }
+        let versions = Versions::from_parts(versions, state.current).ok_or("no canvas versions")?;
+        let mut app = App::new(versions.current().clone(), models);
+        app.versions = versions;
+        app.conversation = conversation;
+        app.chat = state
+            .chat
+            .iter()
+            .map(|e| ChatEntry {
+                speaker: match e.speaker.as_str() {
+                    "user" => Speaker::User,
+                    "assistant" => Speaker::Assistant,
+                    _ => Speaker::App,
+                },
+                text: e.text.clone(),
+                note: e.note.clone(),
+            })
+            .collect();
+        app.images = state.images.clone();
+        app.shown_image = app.images.len().checked_sub(1);
+        let s = &state.settings;
+        app.settings = RenderSettings {
+            width: s.width,
+            height: s.height,
+            steps: s.steps,
+            cfg: s.cfg,
+            seed: s.seed,
+            ..RenderSettings::default()
+        };
+        app.edited_since_reply =
+            *app.versions.origin() != Origin::Reply && app.conversation.turns.last().is_some();
+        app.clamp_selection();
+        Ok(app)
+    }
+
     /// Typing `text` key by key (tests and scripted input).
     pub fn type_text(&mut self, text: &str) -> Vec<Command> {
         text.chars()
@@ -979,6 +1077,30 @@ mod tests {
         });
         assert_eq!(app.images.len(), 1);
         assert_eq!(app.shown_image, Some(0));
+    }
+
+    #[test]
+    fn a_saved_session_restores_everything() {
+        let mut app = with_models();
+        app.type_text("a dragon");
+        press(&mut app, KeyCode::Enter);
+        reply(&mut app, &dragon_reply());
+        press(&mut app, KeyCode::Tab);
+        press(&mut app, KeyCode::Char('n'));
+        press(&mut app, KeyCode::Char('u'));
+        app.render_event(RenderEvent::Done {
+            output: "x.png".into(),
+            seconds: 1.0,
+        });
+        let state = app.saved_state();
+        let json = serde_json::to_string(&state).unwrap();
+        let back: AppState = serde_json::from_str(&json).unwrap();
+        let restored = App::restore(app.conversation.clone(), &back, Models::default()).unwrap();
+        assert_eq!(restored.versions, app.versions);
+        assert_eq!(restored.chat, app.chat);
+        assert_eq!(restored.images, app.images);
+        assert_eq!(restored.settings, app.settings);
+        assert_eq!(restored.saved_state(), state);
     }
 
     #[test]

@@ -25,6 +25,7 @@ use crate::llm::worker::LlmWorker;
 use crate::llm::{ChatEngine, LoadOptions, LocalLlm, Sampling};
 use crate::render::pipeline::{Pooled, DEFAULT_NEGATIVE};
 use crate::render::worker::{RenderRequest, RenderWorker};
+use crate::session::Session;
 use app::{App, Command, Models};
 use preview::PreviewCache;
 use theme::Theme;
@@ -39,8 +40,10 @@ pub struct TuiOptions {
     /// A canvas to start from (reply, code or JSON).
     pub canvas: Option<Canvas>,
     pub theme: Theme,
-    /// Where rendered images go.
-    pub images: PathBuf,
+    /// Where rendered images go (default: beside the session file).
+    pub images: Option<PathBuf>,
+    /// The session file, loaded when it exists and autosaved after every change.
+    pub session: PathBuf,
     /// Render settings to start with.
     pub settings: crate::render::pipeline::RenderSettings,
 }
@@ -93,8 +96,18 @@ pub fn run(opts: TuiOptions) -> Result<(), CliError> {
         llm_loading: llm.is_some(),
         sdxl_loading: renderer.is_some(),
     };
-    let mut app = App::new(opts.canvas.clone().unwrap_or_default(), models);
-    app.settings = opts.settings.clone();
+    let session = Session::load(&opts.session).map_err(|e| CliError::input(e.to_string()))?;
+    let mut app = match (&session.app, &opts.canvas) {
+        (Some(state), None) => App::restore(session.conversation.clone(), state, models)
+            .map_err(|e| CliError::input(format!("session {}: {e}", opts.session.display())))?,
+        _ => {
+            let mut app = App::new(opts.canvas.clone().unwrap_or_default(), models);
+            app.conversation = session.conversation.clone();
+            app.settings = opts.settings.clone();
+            app
+        }
+    };
+    app.status = format!("session {}", opts.session.display());
     let mut cache = PreviewCache::default();
     let mut terminal =
         enter().map_err(|e| CliError::runtime(format!("cannot set up the terminal: {e}")))?;
@@ -120,7 +133,13 @@ fn event_loop(
 ) -> Result<(), CliError> {
     let io = |e: std::io::Error| CliError::runtime(format!("terminal: {e}"));
     let mut rendered = 0usize;
+    let images = opts
+        .images
+        .clone()
+        .unwrap_or_else(|| opts.session.with_extension("").join("images"));
+    let mut saved = String::new();
     loop {
+        autosave(app, &opts.session, &mut saved);
         terminal
             .draw(|f| ui::draw(f, app, &opts.theme, cache))
             .map_err(io)?;
@@ -159,7 +178,10 @@ fn event_loop(
         }
         for command in commands {
             match command {
-                Command::Quit => return Ok(()),
+                Command::Quit => {
+                    autosave(app, &opts.session, &mut saved);
+                    return Ok(());
+                }
                 Command::Chat(messages) => {
                     if let Some(w) = llm {
                         if let Err(e) = w.chat(messages, Sampling::default()) {
@@ -179,7 +201,7 @@ fn event_loop(
                             .duration_since(std::time::UNIX_EPOCH)
                             .map(|d| d.as_secs())
                             .unwrap_or(0);
-                        let output = opts.images.join(format!("omost-{stamp}-{rendered:03}.png"));
+                        let output = images.join(format!("omost-{stamp}-{rendered:03}.png"));
                         let request = RenderRequest {
                             canvas,
                             settings,
@@ -203,6 +225,23 @@ fn event_loop(
                 }
             }
         }
+    }
+}
+
+/// Writes the session when it changed since the last write; a failure is shown, never fatal.
+fn autosave(app: &mut App, path: &std::path::Path, saved: &mut String) {
+    let session = Session {
+        format: crate::session::FORMAT,
+        conversation: app.conversation.clone(),
+        app: Some(app.saved_state()),
+    };
+    let json = serde_json::to_string(&session).unwrap_or_default();
+    if json == *saved {
+        return;
+    }
+    match session.save(path) {
+        Ok(()) => *saved = json,
+        Err(e) => app.status = format!("could not save the session: {e}"),
     }
 }
 

@@ -88,6 +88,11 @@ impl Versions {
     pub fn all(&self) -> &[Version] {
         &self.versions
     }
+
+    /// A history from saved versions; `None` when there are none or `current` is out of range.
+    pub fn from_parts(versions: Vec<Version>, current: usize) -> Option<Self> {
+        (current < versions.len()).then_some(Versions { versions, current })
+    }
 }
 
 #[cfg(test)]
