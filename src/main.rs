@@ -74,6 +74,18 @@ struct AppArgs {
     /// Seed for renders.
     #[arg(long, default_value_t = 12345)]
     seed: u64,
+    /// Image protocol for the preview (default: ask the terminal).
+    #[arg(long, value_enum, default_value_t = ImageProtocolArg::Auto)]
+    image_protocol: ImageProtocolArg,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ImageProtocolArg {
+    Auto,
+    Kitty,
+    Sixel,
+    Iterm2,
+    Halfblocks,
 }
 
 #[derive(Subcommand)]
@@ -342,6 +354,13 @@ fn tui(a: AppArgs) -> CliResult {
         theme,
         images: a.images,
         session,
+        image_protocol: match a.image_protocol {
+            ImageProtocolArg::Auto => None,
+            ImageProtocolArg::Kitty => Some(ratatui_image::picker::ProtocolType::Kitty),
+            ImageProtocolArg::Sixel => Some(ratatui_image::picker::ProtocolType::Sixel),
+            ImageProtocolArg::Iterm2 => Some(ratatui_image::picker::ProtocolType::Iterm2),
+            ImageProtocolArg::Halfblocks => Some(ratatui_image::picker::ProtocolType::Halfblocks),
+        },
     })
 }
 

@@ -28,6 +28,7 @@ use crate::render::worker::{RenderRequest, RenderWorker};
 use crate::session::Session;
 use app::{App, Command, Models};
 use preview::PreviewCache;
+use ratatui_image::picker::{Picker, ProtocolType};
 use theme::Theme;
 
 /// How the app was started.
@@ -46,6 +47,25 @@ pub struct TuiOptions {
     pub session: PathBuf,
     /// Render settings to start with.
     pub settings: crate::render::pipeline::RenderSettings,
+    /// Force an image protocol instead of detecting one.
+    pub image_protocol: Option<ProtocolType>,
+}
+
+/// The image protocol for the preview. Outside tmux the terminal is asked (escape sequences; needs
+/// the alternate screen) and half blocks are used when it does not answer. Inside tmux it is never
+/// asked — tmux does not answer for the outer terminal, and a query that times out swallows the user's
+/// first keys — so half blocks are used unless `--image-protocol` names one (sent through tmux's
+/// passthrough, which needs `set -g allow-passthrough on`).
+fn image_picker(forced: Option<ProtocolType>) -> Picker {
+    let mut picker = if std::env::var_os("TMUX").is_some() {
+        Picker::halfblocks()
+    } else {
+        Picker::from_query_stdio().unwrap_or_else(|_| Picker::halfblocks())
+    };
+    if let Some(p) = forced {
+        picker.set_protocol_type(p);
+    }
+    picker
 }
 
 /// Whether the terminal says it shows 24-bit colour.
@@ -108,9 +128,10 @@ pub fn run(opts: TuiOptions) -> Result<(), CliError> {
         }
     };
     app.status = format!("session {}", opts.session.display());
-    let mut cache = PreviewCache::default();
     let mut terminal =
         enter().map_err(|e| CliError::runtime(format!("cannot set up the terminal: {e}")))?;
+    let mut cache = PreviewCache::with_picker(image_picker(opts.image_protocol));
+    tracing::info!(protocol = cache.protocol_name(), "image preview");
     let result = event_loop(
         &mut terminal,
         &mut app,

@@ -1,8 +1,15 @@
-//! The preview pane's picture as half-block cells: each terminal cell shows two pixels (`▀` with the
-//! upper pixel as foreground and the lower as background), which every colour terminal and tmux
-//! display. Fitted to the pane with the image's aspect ratio, box-filtered, cached per size.
+//! The preview pane's picture. With a terminal graphics protocol (kitty, sixel, iTerm2 — detected by
+//! ratatui-image, or forced with `--image-protocol`) the image is shown at full resolution; otherwise as
+//! half-block cells: each cell shows two pixels (`▀` with the upper pixel as foreground and the lower as
+//! background), which every colour terminal and tmux display. Fitted to the pane with the image's
+//! aspect ratio, converted once per image and pane size.
 
 use std::path::{Path, PathBuf};
+
+use ratatui::layout::Rect;
+use ratatui_image::picker::{Picker, ProtocolType};
+use ratatui_image::protocol::Protocol;
+use ratatui_image::Resize;
 
 use crate::canvas::{Sketch, GRID};
 
@@ -112,9 +119,61 @@ pub struct PreviewCache {
     key: Option<(PathBuf, usize, usize)>,
     picture: Option<Picture>,
     blocks: Option<HalfBlocks>,
+    /// A graphics protocol, when the terminal has one; `None` draws half blocks.
+    picker: Option<Picker>,
+    protocol: Option<((PathBuf, u16, u16), Protocol)>,
 }
 
 impl PreviewCache {
+    /// A cache that draws with `picker`'s protocol (half blocks of our own when it is halfblocks).
+    pub fn with_picker(picker: Picker) -> Self {
+        let graphics = picker.protocol_type() != ProtocolType::Halfblocks;
+        PreviewCache {
+            picker: graphics.then_some(picker),
+            ..PreviewCache::default()
+        }
+    }
+
+    /// The protocol in use, for the caption and `omost doctor`.
+    pub fn protocol_name(&self) -> &'static str {
+        match self.picker.as_ref().map(Picker::protocol_type) {
+            Some(ProtocolType::Kitty) => "kitty",
+            Some(ProtocolType::Sixel) => "sixel",
+            Some(ProtocolType::Iterm2) => "iTerm2",
+            _ => "half blocks",
+        }
+    }
+
+    /// The image at `path` as a graphics-protocol image for an area of `columns × rows` cells, or `None`
+    /// when half blocks are used.
+    pub fn graphics(
+        &mut self,
+        path: &Path,
+        columns: u16,
+        rows: u16,
+    ) -> Option<Result<&Protocol, String>> {
+        let picker = self.picker.as_ref()?;
+        let key = (path.to_owned(), columns, rows);
+        if self.protocol.as_ref().map(|(k, _)| k) != Some(&key) {
+            let built = Picture::load_png(path).and_then(|p| {
+                let image = image::RgbImage::from_raw(p.width as u32, p.height as u32, p.rgb)
+                    .ok_or_else(|| "bad image size".to_owned())?;
+                picker
+                    .new_protocol(
+                        image::DynamicImage::ImageRgb8(image),
+                        Rect::new(0, 0, columns, rows).into(),
+                        Resize::Fit(None),
+                    )
+                    .map_err(|e| format!("{}: {e}", path.display()))
+            });
+            match built {
+                Ok(p) => self.protocol = Some((key, p)),
+                Err(e) => return Some(Err(e)),
+            }
+        }
+        self.protocol.as_ref().map(|(_, p)| Ok(p))
+    }
+
     /// Half blocks of the PNG at `path` for a `columns × rows` pane (reading it only when it changed).
     pub fn image(
         &mut self,

@@ -496,8 +496,14 @@ fn draw_preview(f: &mut Frame, app: &App, theme: &Theme, area: Rect, cache: &mut
         "{}×{} · seed {} · {} steps · cfg {}",
         s.width, s.height, s.seed, s.steps, s.cfg
     );
-    match shown {
-        Some(path) => match cache.image(path, picture.width as usize, picture.height as usize) {
+    let graphics = shown.and_then(|path| cache.graphics(path, picture.width, picture.height));
+    match (shown, graphics) {
+        (Some(path), Some(Ok(protocol))) => {
+            f.render_widget(ratatui_image::Image::new(protocol), picture);
+            caption_text = format!("{}\n{caption_text}", path.display());
+        }
+        (Some(_), Some(Err(e))) => f.render_widget(Paragraph::new(e).style(theme.warning).wrap(Wrap { trim: true }), picture),
+        (Some(path), None) => match cache.image(path, picture.width as usize, picture.height as usize) {
             Ok(blocks) => {
                 let blocks = blocks.clone();
                 draw_half_blocks(f, theme, picture, &blocks);
@@ -505,7 +511,7 @@ fn draw_preview(f: &mut Frame, app: &App, theme: &Theme, area: Rect, cache: &mut
             }
             Err(e) => f.render_widget(Paragraph::new(e).style(theme.warning).wrap(Wrap { trim: true }), picture),
         },
-        None => match app.canvas().sketch() {
+        (None, _) => match app.canvas().sketch() {
             Ok(sketch) => {
                 let aspect = s.width as f64 / s.height as f64;
                 let blocks = Picture::from_sketch(&sketch).half_blocks(picture.width as usize, picture.height as usize, aspect);
