@@ -80,3 +80,43 @@ fn tiny_terminal_asks_for_more_room() {
     let app = app();
     insta::assert_snapshot!(screen(&app, 30, 8).backend());
 }
+
+fn write_png(path: &std::path::Path) {
+    let (w, h) = (32u32, 40u32);
+    let rgb: Vec<u8> = (0..w * h).flat_map(|i| [(i % 256) as u8, 80, 200]).collect();
+    let mut bytes = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut bytes, w, h);
+        enc.set_color(png::ColorType::Rgb);
+        enc.set_depth(png::BitDepth::Eight);
+        enc.write_header().unwrap().write_image_data(&rgb).unwrap();
+    }
+    std::fs::write(path, bytes).unwrap();
+}
+
+#[test]
+fn rendered_image_in_each_protocol() {
+    use ratatui_image::picker::{Picker, ProtocolType};
+    let path = std::env::temp_dir().join(format!("omost-preview-{}.png", std::process::id()));
+    write_png(&path);
+    let mut app = app();
+    app.images.push(path.clone());
+    app.shown_image = Some(0);
+    let theme = Theme::load("dark", None, true).unwrap();
+    for (protocol, marker) in [
+        (ProtocolType::Kitty, "\x1b_G"),
+        (ProtocolType::Sixel, "\x1bP"),
+        (ProtocolType::Iterm2, "\x1b]1337;File="),
+        (ProtocolType::Halfblocks, "▀"),
+    ] {
+        let mut picker = Picker::halfblocks();
+        picker.set_protocol_type(protocol);
+        let mut cache = PreviewCache::with_picker(picker);
+        let mut terminal = Terminal::new(TestBackend::new(140, 40)).unwrap();
+        terminal.draw(|f| ui::draw(f, &app, &theme, &mut cache)).unwrap();
+        let found = terminal.backend().buffer().content().iter().any(|c| c.symbol().contains(marker));
+        assert!(found, "{protocol:?}: no {marker:?} in the preview");
+        assert!(format!("{}", terminal.backend()).contains("Preview 1/1"));
+    }
+    std::fs::remove_file(path).ok();
+}
