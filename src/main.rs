@@ -97,6 +97,8 @@ enum Command {
     Chat(ChatArgs),
     /// Render a canvas with SDXL (regional attention as Omost does it) to a PNG with metadata.
     Render(Box<RenderArgs>),
+    /// What this build and this terminal support, and which models are found.
+    Doctor,
     /// Developer tools.
     #[command(subcommand)]
     Dev(DevCommand),
@@ -390,6 +392,7 @@ fn run(cli: Cli) -> CliResult {
             },
         }),
         Command::Render(a) => render_cmd::render(render_options(*a)),
+        Command::Doctor => omost_tui::cli::doctor::doctor(),
         Command::Dev(DevCommand::TinySdxl { dir, seed }) => {
             std::fs::create_dir_all(&dir).map_err(|e| {
                 CliError::runtime(format!(

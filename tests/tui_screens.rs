@@ -83,7 +83,9 @@ fn tiny_terminal_asks_for_more_room() {
 
 fn write_png(path: &std::path::Path) {
     let (w, h) = (32u32, 40u32);
-    let rgb: Vec<u8> = (0..w * h).flat_map(|i| [(i % 256) as u8, 80, 200]).collect();
+    let rgb: Vec<u8> = (0..w * h)
+        .flat_map(|i| [(i % 256) as u8, 80, 200])
+        .collect();
     let mut bytes = Vec::new();
     {
         let mut enc = png::Encoder::new(&mut bytes, w, h);
@@ -113,8 +115,15 @@ fn rendered_image_in_each_protocol() {
         picker.set_protocol_type(protocol);
         let mut cache = PreviewCache::with_picker(picker);
         let mut terminal = Terminal::new(TestBackend::new(140, 40)).unwrap();
-        terminal.draw(|f| ui::draw(f, &app, &theme, &mut cache)).unwrap();
-        let found = terminal.backend().buffer().content().iter().any(|c| c.symbol().contains(marker));
+        terminal
+            .draw(|f| ui::draw(f, &app, &theme, &mut cache))
+            .unwrap();
+        let found = terminal
+            .backend()
+            .buffer()
+            .content()
+            .iter()
+            .any(|c| c.symbol().contains(marker));
         assert!(found, "{protocol:?}: no {marker:?} in the preview");
         assert!(format!("{}", terminal.backend()).contains("Preview 1/1"));
     }

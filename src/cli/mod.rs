@@ -2,6 +2,7 @@
 
 pub mod canvas_cmd;
 pub mod chat_cmd;
+pub mod doctor;
 pub mod grid;
 pub mod output;
 pub mod render_cmd;

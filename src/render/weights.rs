@@ -84,7 +84,8 @@ impl SdxlSource {
     }
 }
 
-fn hf_cache_dir() -> PathBuf {
+/// The local Hugging Face hub cache: `$HF_HUB_CACHE`, `$HF_HOME/hub` or `~/.cache/huggingface/hub`.
+pub fn hf_cache_dir() -> PathBuf {
     if let Some(p) = std::env::var_os("HF_HUB_CACHE") {
         return PathBuf::from(p);
     }

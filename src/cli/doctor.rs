@@ -1,0 +1,176 @@
+//! `omost doctor`: what this build and this terminal can do, and which models it finds — the first thing
+//! to run when images do not show or a model is not picked up.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use super::CliResult;
+use crate::fsutil;
+use crate::render::weights::hf_cache_dir;
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| "(unset)".into())
+}
+
+/// SDXL pipelines (repos with `unet/`) and GGUF files in the Hugging Face cache.
+fn hf_models(hub: &Path) -> (Vec<String>, Vec<PathBuf>) {
+    let mut sdxl = Vec::new();
+    let mut gguf = Vec::new();
+    let Ok(repos) = std::fs::read_dir(hub) else {
+        return (sdxl, gguf);
+    };
+    for repo in repos.filter_map(|e| e.ok()).map(|e| e.path()) {
+        let Some(name) = repo
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_prefix("models--"))
+        else {
+            continue;
+        };
+        let name = name.replace("--", "/");
+        for snapshot in std::fs::read_dir(repo.join("snapshots"))
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.ok())
+        {
+            let snapshot = snapshot.path();
+            if snapshot.join("unet").is_dir() && !sdxl.contains(&name) {
+                sdxl.push(name.clone());
+            }
+            for file in std::fs::read_dir(&snapshot)
+                .into_iter()
+                .flatten()
+                .filter_map(|e| e.ok())
+            {
+                if file.path().extension().is_some_and(|x| x == "gguf") {
+                    gguf.push(file.path());
+                }
+            }
+        }
+    }
+    sdxl.sort();
+    gguf.sort();
+    (sdxl, gguf)
+}
+
+/// Prints the report.
+pub fn doctor() -> CliResult {
+    println!("omost-tui {}", env!("CARGO_PKG_VERSION"));
+    println!();
+    println!("build");
+    println!(
+        "  CUDA (renderer and LLM): {}",
+        if cfg!(feature = "cuda") {
+            "built in"
+        } else {
+            "not built in (cargo build --release --features cuda)"
+        }
+    );
+    println!(
+        "  cuDNN convolutions: {}",
+        if cfg!(feature = "cudnn") { "yes" } else { "no" }
+    );
+    println!(
+        "  CUDA device usable now: {}",
+        if candle_core::utils::cuda_is_available() {
+            "yes"
+        } else {
+            "no"
+        }
+    );
+    println!(
+        "  llama.cpp GPU offload: {}",
+        if crate::llm::gpu_offload_supported() {
+            "yes"
+        } else {
+            "no (CPU only)"
+        }
+    );
+    println!(
+        "  CPU threads: {}",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    );
+
+    println!();
+    println!("terminal");
+    let tty = std::io::stdout().is_terminal();
+    println!(
+        "  stdout is a terminal: {}",
+        if tty { "yes" } else { "no (the app needs one)" }
+    );
+    println!(
+        "  TERM={} TERM_PROGRAM={} COLORTERM={}",
+        env("TERM"),
+        env("TERM_PROGRAM"),
+        env("COLORTERM")
+    );
+    println!(
+        "  colour: {}",
+        if crate::tui::truecolor() {
+            "24-bit (truecolor)"
+        } else {
+            "256 colours (set COLORTERM=truecolor if your terminal has more)"
+        }
+    );
+    let in_tmux = std::env::var_os("TMUX").is_some();
+    if in_tmux {
+        println!("  tmux: yes — the preview uses half blocks unless --image-protocol kitty|sixel|iterm2 is given;");
+        println!("        for those add `set -g allow-passthrough on`, and `set -g set-clipboard on` for copying (OSC 52)");
+    } else {
+        println!("  tmux: no");
+    }
+    let protocol = if tty && !in_tmux {
+        let picker = ratatui_image::picker::Picker::from_query_stdio();
+        match picker.map(|p| p.protocol_type()) {
+            Ok(p) => format!("{p:?} (asked the terminal)"),
+            Err(e) => format!("half blocks (the terminal did not answer: {e})"),
+        }
+    } else {
+        "half blocks".to_owned()
+    };
+    println!("  image preview: {protocol}");
+    println!(
+        "  clipboard: OSC 52{}",
+        if std::env::var_os("SSH_TTY").is_some() {
+            " (over SSH: works when your terminal allows it)"
+        } else {
+            ""
+        }
+    );
+
+    println!();
+    println!("models");
+    let hub = hf_cache_dir();
+    let (sdxl, gguf) = hf_models(&hub);
+    println!("  Hugging Face cache: {}", hub.display());
+    if sdxl.is_empty() {
+        println!("  SDXL: none found; pass --sdxl a diffusers folder, a single .safetensors file, or download a repo");
+        println!("        (e.g. `huggingface-cli download SG161222/RealVisXL_V4.0`)");
+    }
+    for s in &sdxl {
+        println!("  SDXL: {s}   (--sdxl {s})");
+    }
+    if gguf.is_empty() {
+        println!("  LLM: no GGUF in the cache; pass --llm MODEL.gguf (e.g. an omost-llama-3-8b conversion)");
+    }
+    for g in &gguf {
+        println!("  LLM: {}", g.display());
+    }
+
+    println!();
+    println!("files");
+    println!(
+        "  sessions: {}",
+        fsutil::data_dir().join("sessions").display()
+    );
+    println!("  log: {}", fsutil::state_dir().join("omost.log").display());
+    let config = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
+        .unwrap_or_default()
+        .join("omost-tui");
+    println!("  user themes: {}", config.join("themes").display());
+    Ok(())
+}
