@@ -61,6 +61,23 @@ pub struct SavedSettings {
     pub steps: usize,
     pub cfg: f64,
     pub seed: u64,
+    #[serde(default = "default_sampler")]
+    pub sampler: String,
+    #[serde(default = "default_negative")]
+    pub negative: String,
+    #[serde(default)]
+    pub random_seed: bool,
+    /// Hi-res fix `(scale, steps, denoise)`; absent when never set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hires: Option<(f64, usize, f64)>,
+}
+
+fn default_sampler() -> String {
+    "dpmpp-2m".into()
+}
+
+fn default_negative() -> String {
+    crate::render::pipeline::DEFAULT_NEGATIVE.into()
 }
 
 impl Default for SavedSettings {
@@ -71,6 +88,10 @@ impl Default for SavedSettings {
             steps: 25,
             cfg: 5.0,
             seed: 12345,
+            sampler: default_sampler(),
+            negative: default_negative(),
+            random_seed: false,
+            hires: None,
         }
     }
 }

@@ -66,6 +66,15 @@ fn help_and_colour_picker_overlays() {
 }
 
 #[test]
+fn settings_panel() {
+    let mut app = app();
+    press(&mut app, KeyCode::Tab);
+    press(&mut app, KeyCode::Char('s'));
+    press(&mut app, KeyCode::Down);
+    insta::assert_snapshot!(screen(&app, 120, 32).backend());
+}
+
+#[test]
 fn grid_colours() {
     // The canvas pane alone on a narrow screen, with every cell's colours (the selected region outlined).
     let mut app = app();

@@ -40,6 +40,11 @@ impl NoiseRng {
         result
     }
 
+    /// A seed for a new render (full 64 bits from the stream).
+    pub fn next_seed(&mut self) -> u64 {
+        self.next_u64() >> 1
+    }
+
     /// Uniform in (0, 1].
     fn uniform(&mut self) -> f64 {
         ((self.next_u64() >> 11) + 1) as f64 / (1u64 << 53) as f64

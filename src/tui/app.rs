@@ -6,10 +6,12 @@ use std::path::PathBuf;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::edit::{self, Direction, Edit, Field};
+use super::settings::{Row, Settings};
 use super::versions::{Origin, Versions};
 use crate::canvas::{self, Canvas, ColorName};
 use crate::llm::{Conversation, LlmEvent, Message};
 use crate::render::pipeline::{RenderSettings, Stage};
+use crate::render::sampler::Sampler;
 use crate::render::worker::RenderEvent;
 use crate::session::{AppState, SavedEntry, SavedSettings, SavedVersion};
 
@@ -80,6 +82,11 @@ pub enum Overlay {
         query: String,
         choice: usize,
     },
+    /// The render settings panel; `editing` holds the text typed for the selected row.
+    Settings {
+        row: usize,
+        editing: Option<String>,
+    },
 }
 
 /// What the LLM or the renderer is doing.
@@ -106,6 +113,7 @@ pub enum Command {
     Render {
         canvas: Canvas,
         settings: RenderSettings,
+        negative: String,
     },
     CancelRender,
     /// Put text on the clipboard (OSC 52).
@@ -141,6 +149,10 @@ pub struct App {
     /// The last status message.
     pub status: String,
     pub settings: RenderSettings,
+    /// The negative prompt for renders.
+    pub negative: String,
+    /// Pick a new seed for every render.
+    pub random_seed: bool,
     /// Images rendered this session, oldest first, and the one shown.
     pub images: Vec<PathBuf>,
     pub shown_image: Option<usize>,
@@ -179,6 +191,8 @@ impl App {
             models,
             status: String::new(),
             settings: RenderSettings::default(),
+            negative: crate::render::pipeline::DEFAULT_NEGATIVE.to_owned(),
+            random_seed: false,
             images: Vec::new(),
             shown_image: None,
             pending_prompt: None,
@@ -245,6 +259,12 @@ impl App {
         }
         match k.code {
             KeyCode::Char('?') => self.overlay = Some(Overlay::Help),
+            KeyCode::Char('s') => {
+                self.overlay = Some(Overlay::Settings {
+                    row: 0,
+                    editing: None,
+                })
+            }
             KeyCode::Char('r') => return self.render(),
             KeyCode::Char('q') => return vec![Command::Quit],
             KeyCode::Char('i') | KeyCode::Char('/') => self.focus = Focus::Chat,
@@ -490,9 +510,17 @@ impl App {
             stage: None,
             started: std::time::Instant::now(),
         };
+        if self.random_seed {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(0);
+            self.settings.seed = crate::render::noise::NoiseRng::new(nanos).next_seed();
+        }
         vec![Command::Render {
             canvas: self.canvas().clone(),
             settings: self.settings.clone(),
+            negative: self.negative.clone(),
         }]
     }
 
@@ -689,6 +717,7 @@ impl App {
                     buffer,
                 });
             }
+            Overlay::Settings { row, editing } => return self.settings_key(row, editing, k),
             Overlay::Colors {
                 target,
                 mut query,
@@ -724,6 +753,92 @@ impl App {
                 });
             }
         }
+        vec![]
+    }
+
+    /// The panel's view of the settings.
+    pub fn panel_settings(&self) -> Settings {
+        Settings {
+            render: self.settings.clone(),
+            negative: self.negative.clone(),
+            random_seed: self.random_seed,
+        }
+    }
+
+    fn settings_key(&mut self, row: usize, editing: Option<String>, k: KeyEvent) -> Vec<Command> {
+        let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
+        let which = Row::ALL[row.min(Row::ALL.len() - 1)];
+        let mut panel = self.panel_settings();
+        let mut next = Some(Overlay::Settings { row, editing: None });
+        match editing {
+            Some(mut text) => match k.code {
+                KeyCode::Esc => {}
+                KeyCode::Enter => match panel.set(which, &text) {
+                    Ok(()) => self.status = format!("{}: {}", which.label(), panel.value(which)),
+                    Err(why) => {
+                        self.status = why;
+                        next = Some(Overlay::Settings {
+                            row,
+                            editing: Some(text),
+                        });
+                    }
+                },
+                KeyCode::Backspace => {
+                    text.pop();
+                    next = Some(Overlay::Settings {
+                        row,
+                        editing: Some(text),
+                    });
+                }
+                KeyCode::Char('u') if ctrl => {
+                    next = Some(Overlay::Settings {
+                        row,
+                        editing: Some(String::new()),
+                    })
+                }
+                KeyCode::Char(c) if !ctrl => {
+                    text.push(c);
+                    next = Some(Overlay::Settings {
+                        row,
+                        editing: Some(text),
+                    });
+                }
+                _ => {
+                    next = Some(Overlay::Settings {
+                        row,
+                        editing: Some(text),
+                    })
+                }
+            },
+            None => match k.code {
+                KeyCode::Esc | KeyCode::Char('s') | KeyCode::Char('q') => next = None,
+                KeyCode::Up | KeyCode::Char('k') => {
+                    next = Some(Overlay::Settings {
+                        row: row.saturating_sub(1),
+                        editing: None,
+                    })
+                }
+                KeyCode::Down | KeyCode::Char('j') | KeyCode::Tab => {
+                    next = Some(Overlay::Settings {
+                        row: (row + 1).min(Row::ALL.len() - 1),
+                        editing: None,
+                    })
+                }
+                KeyCode::Left | KeyCode::Char('h') | KeyCode::Char('-') => panel.step(which, -1),
+                KeyCode::Right | KeyCode::Char('l') | KeyCode::Char('+') => panel.step(which, 1),
+                KeyCode::Enter => {
+                    next = Some(Overlay::Settings {
+                        row,
+                        editing: Some(panel.value(which)),
+                    })
+                }
+                _ => {}
+            },
+        }
+        self.settings = panel.render;
+        self.negative = panel.negative;
+        self.random_seed = panel.random_seed;
+        self.overlay = next;
         vec![]
     }
 
@@ -774,6 +889,10 @@ impl App {
                 steps: s.steps,
                 cfg: s.cfg,
                 seed: s.seed,
+                sampler: s.sampler.name().into(),
+                negative: self.negative.clone(),
+                random_seed: self.random_seed,
+                hires: s.hires.map(|h| (h.scale, h.steps, h.denoise)),
             },
         }
     }
@@ -816,14 +935,28 @@ impl App {
         app.images = state.images.clone();
         app.shown_image = app.images.len().checked_sub(1);
         let s = &state.settings;
+        let sampler = [Sampler::DpmPp2m, Sampler::Euler, Sampler::DpmPp2mSde]
+            .into_iter()
+            .find(|x| x.name() == s.sampler)
+            .ok_or_else(|| format!("unknown sampler {}", s.sampler))?;
         app.settings = RenderSettings {
             width: s.width,
             height: s.height,
             steps: s.steps,
             cfg: s.cfg,
             seed: s.seed,
+            sampler,
+            hires: s
+                .hires
+                .map(|(scale, steps, denoise)| crate::render::pipeline::Hires {
+                    scale,
+                    steps,
+                    denoise,
+                }),
             ..RenderSettings::default()
         };
+        app.negative = s.negative.clone();
+        app.random_seed = s.random_seed;
         app.edited_since_reply =
             *app.versions.origin() != Origin::Reply && app.conversation.turns.last().is_some();
         app.clamp_selection();
@@ -1101,6 +1234,54 @@ mod tests {
         assert_eq!(restored.images, app.images);
         assert_eq!(restored.settings, app.settings);
         assert_eq!(restored.saved_state(), state);
+    }
+
+    #[test]
+    fn settings_panel_changes_what_renders() {
+        let mut app = with_models();
+        reply(&mut app, &dragon_reply());
+        press(&mut app, KeyCode::Tab);
+        press(&mut app, KeyCode::Char('s'));
+        press(&mut app, KeyCode::Down);
+        press(&mut app, KeyCode::Down); // steps
+        press(&mut app, KeyCode::Right);
+        assert_eq!(app.settings.steps, 26);
+        press(&mut app, KeyCode::Enter);
+        ctrl(&mut app, 'u');
+        app.type_text("abc");
+        press(&mut app, KeyCode::Enter);
+        assert!(app.status.contains("whole number"), "{}", app.status);
+        ctrl(&mut app, 'u');
+        app.type_text("30");
+        press(&mut app, KeyCode::Enter);
+        assert_eq!(app.settings.steps, 30);
+        for _ in 0..5 {
+            press(&mut app, KeyCode::Down); // negative prompt
+        }
+        press(&mut app, KeyCode::Enter);
+        ctrl(&mut app, 'u');
+        app.type_text("blurry");
+        press(&mut app, KeyCode::Enter);
+        press(&mut app, KeyCode::Esc);
+        assert!(app.overlay.is_none());
+        let cmds = press(&mut app, KeyCode::Char('r'));
+        let Some(Command::Render {
+            settings, negative, ..
+        }) = cmds.first()
+        else {
+            panic!("{cmds:?}")
+        };
+        assert_eq!((settings.steps, negative.as_str()), (30, "blurry"));
+        let restored = App::restore(
+            app.conversation.clone(),
+            &app.saved_state(),
+            Models::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            (restored.settings.steps, restored.negative.as_str()),
+            (30, "blurry")
+        );
     }
 
     #[test]

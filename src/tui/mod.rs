@@ -5,6 +5,7 @@
 pub mod app;
 pub mod edit;
 pub mod preview;
+pub mod settings;
 pub mod theme;
 pub mod ui;
 pub mod versions;
@@ -23,7 +24,7 @@ use crate::canvas::Canvas;
 use crate::cli::CliError;
 use crate::llm::worker::LlmWorker;
 use crate::llm::{ChatEngine, LoadOptions, LocalLlm, Sampling};
-use crate::render::pipeline::{Pooled, DEFAULT_NEGATIVE};
+use crate::render::pipeline::Pooled;
 use crate::render::worker::{RenderRequest, RenderWorker};
 use crate::session::Session;
 use app::{App, Command, Models};
@@ -215,7 +216,11 @@ fn event_loop(
                         w.cancel();
                     }
                 }
-                Command::Render { canvas, settings } => {
+                Command::Render {
+                    canvas,
+                    settings,
+                    negative,
+                } => {
                     if let Some(w) = renderer {
                         rendered += 1;
                         let stamp = std::time::SystemTime::now()
@@ -226,7 +231,7 @@ fn event_loop(
                         let request = RenderRequest {
                             canvas,
                             settings,
-                            negative: DEFAULT_NEGATIVE.into(),
+                            negative,
                             pooled: Pooled::Projected,
                             output,
                         };

@@ -11,6 +11,7 @@ use ratatui::Frame;
 use super::app::{color_matches, Activity, App, ChatEntry, Focus, Overlay, Selection, Speaker};
 use super::edit::{field_text, region_name, Field};
 use super::preview::{HalfBlocks, Picture, PreviewCache};
+use super::settings::Row;
 use super::theme::Theme;
 use crate::canvas::CellMap;
 use crate::cli::grid::{contrast, region_mark};
@@ -59,6 +60,9 @@ pub fn draw(f: &mut Frame, app: &App, theme: &Theme, cache: &mut PreviewCache) {
             buffer,
         }) => draw_field_editor(f, app, theme, area, *target, *field, buffer),
         Some(Overlay::Colors { query, choice, .. }) => draw_colors(f, theme, area, query, *choice),
+        Some(Overlay::Settings { row, editing }) => {
+            draw_settings(f, app, theme, area, *row, editing.as_deref())
+        }
         None => {}
     }
 }
@@ -565,7 +569,7 @@ fn draw_status(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     let hints = match app.focus {
         Focus::Chat => "Enter send · Tab canvas · Ctrl-R render · ? help",
         Focus::Canvas => "j/k select · HJKL move · o offset · a area · +/- depth · c colour · e edit · n/d/x · u/U undo · r render · ? help",
-        Focus::Preview => "[ ] images · r render · ? help",
+        Focus::Preview => "[ ] images · s settings · r render · ? help",
     };
     let activity = activity_text(app);
     let middle = if !activity.is_empty() {
@@ -619,6 +623,10 @@ pub const HELP: &[(&str, &str)] = &[
     ("u · U, Ctrl-Y", "undo · redo"),
     ("Y", "copy the canvas code (OSC 52)"),
     ("[ / ]", "previous / next image"),
+    (
+        "s",
+        "render settings (size, steps, CFG, seed, sampler, negative, hi-res)",
+    ),
     ("q", "quit (outside the chat input)"),
 ];
 
@@ -670,6 +678,44 @@ fn draw_field_editor(
             .block(block),
         rect,
     );
+}
+
+fn draw_settings(
+    f: &mut Frame,
+    app: &App,
+    theme: &Theme,
+    area: Rect,
+    row: usize,
+    editing: Option<&str>,
+) {
+    let panel = app.panel_settings();
+    let rect = centered(area, 76, Row::ALL.len() as u16 + 4);
+    f.render_widget(Clear, rect);
+    let block = pane_block(
+        "Render settings · ↑↓ choose · ←→ change · Enter types a value · Esc closes".into(),
+        true,
+        theme,
+    );
+    let mut lines: Vec<Line> = Row::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let value = match (i == row, editing) {
+                (true, Some(text)) => format!("{text}▏"),
+                _ => panel.value(*r),
+            };
+            let style = if i == row { theme.selected } else { theme.text };
+            Line::from(vec![
+                Span::styled(format!("{:>24}  ", r.label()), theme.dim),
+                Span::styled(value, style),
+            ])
+        })
+        .collect();
+    lines.push(Line::styled(
+        format!("{:>24}  {}", "", app.status),
+        theme.warning,
+    ));
+    f.render_widget(Paragraph::new(lines).block(block), rect);
 }
 
 fn draw_colors(f: &mut Frame, theme: &Theme, area: Rect, query: &str, choice: usize) {
