@@ -111,8 +111,8 @@ pub enum Command {
     Chat(Vec<Message>),
     CancelChat,
     Render {
-        canvas: Canvas,
-        settings: RenderSettings,
+        canvas: Box<Canvas>,
+        settings: Box<RenderSettings>,
         negative: String,
     },
     CancelRender,
@@ -518,8 +518,8 @@ impl App {
             self.settings.seed = crate::render::noise::NoiseRng::new(nanos).next_seed();
         }
         vec![Command::Render {
-            canvas: self.canvas().clone(),
-            settings: self.settings.clone(),
+            canvas: Box::new(self.canvas().clone()),
+            settings: Box::new(self.settings.clone()),
             negative: self.negative.clone(),
         }]
     }

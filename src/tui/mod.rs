@@ -229,8 +229,8 @@ fn event_loop(
                             .unwrap_or(0);
                         let output = images.join(format!("omost-{stamp}-{rendered:03}.png"));
                         let request = RenderRequest {
-                            canvas,
-                            settings,
+                            canvas: *canvas,
+                            settings: *settings,
                             negative,
                             pooled: Pooled::Projected,
                             output,

@@ -692,7 +692,7 @@ fn draw_settings(
     let rect = centered(area, 76, Row::ALL.len() as u16 + 4);
     f.render_widget(Clear, rect);
     let block = pane_block(
-        "Render settings · ↑↓ choose · ←→ change · Enter types a value · Esc closes".into(),
+        "Render settings · ↑↓ choose · ←→ change · Enter types · Esc closes".into(),
         true,
         theme,
     );
