@@ -3,6 +3,7 @@
 
 pub mod canvas;
 pub mod cli;
+pub mod config;
 pub mod fsutil;
 pub mod llm;
 pub mod logging;

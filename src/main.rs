@@ -37,9 +37,9 @@ struct AppArgs {
     /// Start from this canvas (LLM reply, canvas code or canvas JSON).
     #[arg(long, value_name = "FILE")]
     canvas: Option<String>,
-    /// Colour theme: dark, light, high-contrast, or NAME.toml in ~/.config/omost-tui/themes/.
-    #[arg(long, default_value = "dark")]
-    theme: String,
+    /// Colour theme: dark (default), light, high-contrast, or NAME.toml in ~/.config/omost-tui/themes/.
+    #[arg(long)]
+    theme: Option<String>,
     /// Where rendered images are saved (default: beside the session file).
     #[arg(long, value_name = "DIR")]
     images: Option<PathBuf>,
@@ -50,33 +50,36 @@ struct AppArgs {
     /// Reopen a session: the given one, or the most recent.
     #[arg(long, value_name = "NAME", num_args = 0..=1, default_missing_value = "")]
     resume: Option<String>,
-    /// Renderer device: auto, cpu, cuda or cuda:N.
-    #[arg(long, default_value = "auto")]
-    device: String,
+    /// Renderer device: auto (default), cpu, cuda or cuda:N.
+    #[arg(long)]
+    device: Option<String>,
     /// Renderer precision: f32, f16 or bf16 (default: f32 on the CPU, f16 on a GPU).
     #[arg(long)]
     dtype: Option<String>,
     /// LLM layers to offload to the GPU (default: all on a GPU build).
     #[arg(long)]
     gpu_layers: Option<u32>,
-    /// LLM context length in tokens.
-    #[arg(long, default_value_t = 8192)]
-    ctx: u32,
-    /// Image width for renders (multiple of 64).
-    #[arg(long, default_value_t = 896)]
-    width: usize,
-    /// Image height for renders (multiple of 64).
-    #[arg(long, default_value_t = 1152)]
-    height: usize,
-    /// Sampling steps for renders.
-    #[arg(long, default_value_t = 25)]
-    steps: usize,
-    /// Seed for renders.
-    #[arg(long, default_value_t = 12345)]
-    seed: u64,
+    /// LLM context length in tokens (default 8192).
+    #[arg(long)]
+    ctx: Option<u32>,
+    /// Image width for renders (multiple of 64; default 896).
+    #[arg(long)]
+    width: Option<usize>,
+    /// Image height for renders (multiple of 64; default 1152).
+    #[arg(long)]
+    height: Option<usize>,
+    /// Sampling steps for renders (default 25).
+    #[arg(long)]
+    steps: Option<usize>,
+    /// Seed for renders (default 12345).
+    #[arg(long)]
+    seed: Option<u64>,
     /// Image protocol for the preview (default: ask the terminal).
-    #[arg(long, value_enum, default_value_t = ImageProtocolArg::Auto)]
-    image_protocol: ImageProtocolArg,
+    #[arg(long, value_enum)]
+    image_protocol: Option<ImageProtocolArg>,
+    /// Read defaults from this config file instead of ~/.config/omost-tui/config.toml.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -297,19 +300,55 @@ fn parse_size(s: &str) -> Result<(u32, u32), String> {
 }
 
 fn tui(a: AppArgs) -> CliResult {
+    let config_path = a
+        .config
+        .clone()
+        .unwrap_or_else(|| omost_tui::config::config_dir().join("config.toml"));
+    let cfg = omost_tui::config::Config::load(&config_path, a.config.is_some())
+        .map_err(CliError::input)?;
+    let a = AppArgs {
+        llm: a.llm.or(cfg.llm),
+        sdxl: a.sdxl.or(cfg.sdxl),
+        theme: a.theme.or(cfg.theme),
+        device: a.device.or(cfg.device),
+        dtype: a.dtype.or(cfg.dtype),
+        gpu_layers: a.gpu_layers.or(cfg.gpu_layers),
+        ctx: a.ctx.or(cfg.ctx),
+        width: a.width.or(cfg.width),
+        height: a.height.or(cfg.height),
+        steps: a.steps.or(cfg.steps),
+        seed: a.seed.or(cfg.seed),
+        image_protocol: match (a.image_protocol, cfg.image_protocol) {
+            (Some(p), _) => Some(p),
+            (None, Some(name)) => Some(ImageProtocolArg::from_str(&name, true).map_err(|_| {
+                CliError::input(format!(
+                    "{}: image_protocol must be auto, kitty, sixel, iterm2 or halfblocks",
+                    config_path.display()
+                ))
+            })?),
+            (None, None) => None,
+        },
+        ..a
+    };
     let canvas = a.canvas.as_deref().map(canvas_cmd::load).transpose()?;
-    let device = render_cmd::parse_device(&a.device)?;
+    let device = render_cmd::parse_device(a.device.as_deref().unwrap_or("auto"))?;
     let dtype = render_cmd::parse_dtype(a.dtype.as_deref(), &device)?;
-    let config_dir = std::env::var_os("XDG_CONFIG_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
-        .map(|d| d.join("omost-tui").join("themes"));
+    let themes = omost_tui::config::config_dir().join("themes");
     let theme = omost_tui::tui::theme::Theme::load(
-        &a.theme,
-        config_dir.as_deref(),
+        a.theme.as_deref().unwrap_or("dark"),
+        Some(&themes),
         omost_tui::tui::truecolor(),
     )
     .map_err(CliError::input)?;
+    let defaults = RenderSettings::default();
+    let settings = RenderSettings {
+        width: a.width.unwrap_or(defaults.width),
+        height: a.height.unwrap_or(defaults.height),
+        steps: a.steps.unwrap_or(defaults.steps),
+        seed: a.seed.unwrap_or(defaults.seed),
+        ..defaults
+    };
+    render_cmd::check_settings(&settings)?;
     if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
         return Err(CliError::input("the terminal app needs a terminal; for scripts use `omost chat`, `omost render` or `omost canvas`"));
     }
@@ -333,20 +372,12 @@ fn tui(a: AppArgs) -> CliResult {
         (None, None) => omost_tui::session::session_path(&omost_tui::session::new_session_name())
             .map_err(|e| CliError::input(e.to_string()))?,
     };
-    let settings = RenderSettings {
-        width: a.width,
-        height: a.height,
-        steps: a.steps,
-        seed: a.seed,
-        ..RenderSettings::default()
-    };
-    render_cmd::check_settings(&settings)?;
     omost_tui::tui::run(omost_tui::tui::TuiOptions {
         settings,
         llm: a.llm,
         load: LoadOptions {
             gpu_layers: a.gpu_layers,
-            ctx: a.ctx,
+            ctx: a.ctx.unwrap_or(LoadOptions::default().ctx),
             ..LoadOptions::default()
         },
         sdxl: a.sdxl,
@@ -357,11 +388,13 @@ fn tui(a: AppArgs) -> CliResult {
         images: a.images,
         session,
         image_protocol: match a.image_protocol {
-            ImageProtocolArg::Auto => None,
-            ImageProtocolArg::Kitty => Some(ratatui_image::picker::ProtocolType::Kitty),
-            ImageProtocolArg::Sixel => Some(ratatui_image::picker::ProtocolType::Sixel),
-            ImageProtocolArg::Iterm2 => Some(ratatui_image::picker::ProtocolType::Iterm2),
-            ImageProtocolArg::Halfblocks => Some(ratatui_image::picker::ProtocolType::Halfblocks),
+            None | Some(ImageProtocolArg::Auto) => None,
+            Some(ImageProtocolArg::Kitty) => Some(ratatui_image::picker::ProtocolType::Kitty),
+            Some(ImageProtocolArg::Sixel) => Some(ratatui_image::picker::ProtocolType::Sixel),
+            Some(ImageProtocolArg::Iterm2) => Some(ratatui_image::picker::ProtocolType::Iterm2),
+            Some(ImageProtocolArg::Halfblocks) => {
+                Some(ratatui_image::picker::ProtocolType::Halfblocks)
+            }
         },
     })
 }

@@ -166,11 +166,14 @@ pub fn doctor() -> CliResult {
         fsutil::data_dir().join("sessions").display()
     );
     println!("  log: {}", fsutil::state_dir().join("omost.log").display());
-    let config = std::env::var_os("XDG_CONFIG_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
-        .unwrap_or_default()
-        .join("omost-tui");
+    let config = crate::config::config_dir();
+    let file = config.join("config.toml");
+    let state = match crate::config::Config::load(&file, false) {
+        Ok(_) if file.is_file() => "read".to_owned(),
+        Ok(_) => "none (optional)".to_owned(),
+        Err(e) => format!("ERROR {e}"),
+    };
+    println!("  config: {} — {state}", file.display());
     println!("  user themes: {}", config.join("themes").display());
     Ok(())
 }
