@@ -111,7 +111,7 @@ fn chat_edit_render_quit_in_tmux() {
         .unwrap()
         .success());
     let command = format!(
-        "XDG_STATE_HOME={state} XDG_DATA_HOME={data} {bin} --llm {llm} --sdxl {sdxl} --images {images} --width 128 --height 128 --steps 4",
+        "XDG_STATE_HOME={state} XDG_DATA_HOME={data} XDG_CONFIG_HOME={data} {bin} --llm {llm} --sdxl {sdxl} --images {images} --width 128 --height 128 --steps 4",
         state = dir.join("state").display(),
         data = dir.join("data").display(),
         llm = common::test_model().display(),

@@ -251,6 +251,8 @@ impl App {
             }
             (KeyCode::Esc, _) => return self.stop(),
             (KeyCode::Char('r'), true) => return self.render(),
+            (KeyCode::Char('n'), true) => return self.new_chat(),
+            (KeyCode::Char('t'), true) => return self.retry(),
             (KeyCode::Char('y'), true) => return self.redo(),
             _ => {}
         }
@@ -328,6 +330,40 @@ impl App {
             _ => {}
         }
         vec![]
+    }
+
+    /// Ctrl-N: a new conversation about the current canvas (the LLM is shown it as the user's own).
+    fn new_chat(&mut self) -> Vec<Command> {
+        if self.activity != Activity::Idle {
+            self.status = "busy: Esc stops the current job".into();
+            return vec![];
+        }
+        self.chat.clear();
+        self.conversation = Conversation::default();
+        self.edited_since_reply =
+            self.canvas().global.is_some() || !self.canvas().regions.is_empty();
+        self.status = "new chat; the canvas stays".into();
+        vec![]
+    }
+
+    /// Ctrl-T: asks again for the last reply (Omost's "retry").
+    fn retry(&mut self) -> Vec<Command> {
+        if self.activity != Activity::Idle {
+            self.status = "busy: Esc stops the current job".into();
+            return vec![];
+        }
+        let Some(turn) = self.conversation.turns.pop() else {
+            self.status = "nothing to retry".into();
+            return vec![];
+        };
+        // Drop the last exchange from the chat as shown (the reply and its request).
+        while let Some(last) = self.chat.pop() {
+            if last.speaker == Speaker::User {
+                break;
+            }
+        }
+        self.input = turn.user;
+        self.send()
     }
 
     /// Sends the input to the LLM.
@@ -1281,6 +1317,39 @@ mod tests {
         assert_eq!(
             (restored.settings.steps, restored.negative.as_str()),
             (30, "blurry")
+        );
+    }
+
+    #[test]
+    fn retry_and_new_chat() {
+        let mut app = with_models();
+        app.type_text("a dragon");
+        press(&mut app, KeyCode::Enter);
+        reply(&mut app, "no canvas here");
+        let cmds = ctrl(&mut app, 't');
+        let Some(Command::Chat(messages)) = cmds.first() else {
+            panic!("{cmds:?}")
+        };
+        assert_eq!(messages.len(), 2, "the failed exchange is not sent again");
+        assert_eq!(messages[1].content, "a dragon");
+        assert_eq!(app.chat.len(), 2);
+        reply(&mut app, &dragon_reply());
+        assert_eq!(app.conversation.turns.len(), 1);
+        ctrl(&mut app, 'n');
+        assert!(app.chat.is_empty() && app.conversation.turns.is_empty());
+        app.type_text("more warriors");
+        let cmds = press(&mut app, KeyCode::Enter);
+        let Some(Command::Chat(messages)) = cmds.first() else {
+            panic!()
+        };
+        // The canvas is shown to the LLM as the user's own.
+        assert_eq!(
+            messages[1].content,
+            crate::llm::prompt::HAND_MADE_CANVAS_REQUEST
+        );
+        assert_eq!(
+            messages[2].content,
+            crate::llm::prompt::fenced_code(app.canvas())
         );
     }
 

@@ -609,6 +609,10 @@ pub const HELP: &[(&str, &str)] = &[
     ("Ctrl-R, r", "render the current canvas"),
     ("Enter · Ctrl-J, Alt-Enter", "send · new line (chat)"),
     ("Up (empty input)", "edit the last message"),
+    (
+        "Ctrl-T · Ctrl-N",
+        "retry the last reply · new chat (the canvas stays)",
+    ),
     ("PgUp/PgDn · End", "scroll the chat · follow new text"),
     ("j/k, ↓/↑ · g", "select region · the global description"),
     ("H/J/K/L, ←↓↑→", "move the region on the 3×3 grid"),
