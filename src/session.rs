@@ -132,6 +132,67 @@ pub fn new_session_name() -> String {
     )
 }
 
+/// A saved session as the picker lists it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SessionSummary {
+    pub path: PathBuf,
+    pub name: String,
+    /// The first request, for recognising it.
+    pub first_prompt: Option<String>,
+    pub turns: usize,
+    /// Canvas versions (0 for a chat-only session).
+    pub versions: usize,
+    /// Whether the file failed to read (it is listed, never overwritten).
+    pub damaged: bool,
+}
+
+/// Every session in the data dir's `sessions/`, newest first.
+pub fn list_sessions() -> Vec<SessionSummary> {
+    let dir = fsutil::data_dir().join("sessions");
+    let mut files: Vec<(std::time::SystemTime, PathBuf)> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+        .map(|e| {
+            (
+                e.metadata()
+                    .and_then(|m| m.modified())
+                    .unwrap_or(std::time::UNIX_EPOCH),
+                e.path(),
+            )
+        })
+        .collect();
+    files.sort_by_key(|f| std::cmp::Reverse(f.0));
+    files
+        .into_iter()
+        .map(|(_, path)| {
+            let name = path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            match Session::load(&path) {
+                Ok(s) => SessionSummary {
+                    first_prompt: s.conversation.turns.first().map(|t| t.user.clone()),
+                    turns: s.conversation.turns.len(),
+                    versions: s.app.as_ref().map_or(0, |a| a.canvases.len()),
+                    damaged: false,
+                    name,
+                    path,
+                },
+                Err(_) => SessionSummary {
+                    path,
+                    name,
+                    first_prompt: None,
+                    turns: 0,
+                    versions: 0,
+                    damaged: true,
+                },
+            }
+        })
+        .collect()
+}
+
 /// The most recently written session file in the data dir's `sessions/`, if any.
 pub fn latest_session() -> Option<PathBuf> {
     let dir = fsutil::data_dir().join("sessions");

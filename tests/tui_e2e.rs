@@ -180,6 +180,14 @@ fn chat_edit_render_quit_in_tmux() {
     assert!(s.contains("a red boat on a calm sea"), "{s}");
     assert!(s.contains("Preview 1/1"), "{s}");
     assert!(s.contains("New region"), "{s}");
+    // The session picker lists it.
+    tmux.keys(&["C-o"]);
+    let s = tmux.wait_for("Open a session", Duration::from_secs(5));
+    assert!(
+        s.contains("1 turns · 4 canvas versions · a red boat on a calm sea"),
+        "{s}"
+    );
+    tmux.keys(&["Escape"]);
     tmux.keys(&["Tab", "q"]);
     let s = tmux.wait_for("OMOST-EXITED-", Duration::from_secs(10));
     assert!(s.contains("OMOST-EXITED-0"), "{s}");

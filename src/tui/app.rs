@@ -13,7 +13,7 @@ use crate::llm::{Conversation, LlmEvent, Message};
 use crate::render::pipeline::{RenderSettings, Stage};
 use crate::render::sampler::Sampler;
 use crate::render::worker::RenderEvent;
-use crate::session::{AppState, SavedEntry, SavedSettings, SavedVersion};
+use crate::session::{AppState, SavedEntry, SavedSettings, SavedVersion, SessionSummary};
 
 /// Which pane has the keyboard.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -87,6 +87,11 @@ pub enum Overlay {
         row: usize,
         editing: Option<String>,
     },
+    /// Saved sessions to open, newest first.
+    Sessions {
+        items: Vec<SessionSummary>,
+        choice: usize,
+    },
 }
 
 /// What the LLM or the renderer is doing.
@@ -118,6 +123,10 @@ pub enum Command {
     CancelRender,
     /// Put text on the clipboard (OSC 52).
     Copy(String),
+    /// List the saved sessions (answered with [`App::show_sessions`]).
+    ListSessions,
+    /// Switch to this session file.
+    OpenSession(std::path::PathBuf),
     Quit,
 }
 
@@ -253,6 +262,14 @@ impl App {
             (KeyCode::Char('r'), true) => return self.render(),
             (KeyCode::Char('n'), true) => return self.new_chat(),
             (KeyCode::Char('t'), true) => return self.retry(),
+            (KeyCode::Char('o'), true) => {
+                return if self.activity == Activity::Idle {
+                    vec![Command::ListSessions]
+                } else {
+                    self.status = "busy: Esc stops the current job".into();
+                    vec![]
+                };
+            }
             (KeyCode::Char('y'), true) => return self.redo(),
             _ => {}
         }
@@ -754,6 +771,28 @@ impl App {
                 });
             }
             Overlay::Settings { row, editing } => return self.settings_key(row, editing, k),
+            Overlay::Sessions { items, mut choice } => {
+                match k.code {
+                    KeyCode::Esc => return vec![],
+                    KeyCode::Enter => {
+                        return match items.get(choice) {
+                            Some(s) if s.damaged => {
+                                self.status =
+                                    format!("{} is damaged; it is kept as it is", s.path.display());
+                                vec![]
+                            }
+                            Some(s) => vec![Command::OpenSession(s.path.clone())],
+                            None => vec![],
+                        };
+                    }
+                    KeyCode::Down | KeyCode::Char('j') => {
+                        choice = (choice + 1).min(items.len().saturating_sub(1))
+                    }
+                    KeyCode::Up | KeyCode::Char('k') => choice = choice.saturating_sub(1),
+                    _ => {}
+                }
+                self.overlay = Some(Overlay::Sessions { items, choice });
+            }
             Overlay::Colors {
                 target,
                 mut query,
@@ -790,6 +829,15 @@ impl App {
             }
         }
         vec![]
+    }
+
+    /// Shows the session picker with `items` (newest first).
+    pub fn show_sessions(&mut self, items: Vec<SessionSummary>) {
+        if items.is_empty() {
+            self.status = "no saved sessions".into();
+        } else {
+            self.overlay = Some(Overlay::Sessions { items, choice: 0 });
+        }
     }
 
     /// The panel's view of the settings.
@@ -1350,6 +1398,32 @@ mod tests {
         assert_eq!(
             messages[2].content,
             crate::llm::prompt::fenced_code(app.canvas())
+        );
+    }
+
+    #[test]
+    fn session_picker() {
+        let mut app = with_models();
+        assert_eq!(ctrl(&mut app, 'o'), vec![Command::ListSessions]);
+        let summary = |name: &str, damaged| SessionSummary {
+            path: format!("/s/{name}.json").into(),
+            name: name.into(),
+            first_prompt: Some("a dragon".into()),
+            turns: 1,
+            versions: 2,
+            damaged,
+        };
+        app.show_sessions(vec![summary("new", false), summary("old", true)]);
+        press(&mut app, KeyCode::Down);
+        assert!(
+            press(&mut app, KeyCode::Enter).is_empty(),
+            "a damaged session is not opened"
+        );
+        assert!(app.status.contains("damaged"));
+        app.show_sessions(vec![summary("new", false)]);
+        assert_eq!(
+            press(&mut app, KeyCode::Enter),
+            vec![Command::OpenSession("/s/new.json".into())]
         );
     }
 

@@ -155,13 +155,10 @@ fn event_loop(
 ) -> Result<(), CliError> {
     let io = |e: std::io::Error| CliError::runtime(format!("terminal: {e}"));
     let mut rendered = 0usize;
-    let images = opts
-        .images
-        .clone()
-        .unwrap_or_else(|| opts.session.with_extension("").join("images"));
     let mut saved = String::new();
+    let mut session_path = opts.session.clone();
     loop {
-        autosave(app, &opts.session, &mut saved);
+        autosave(app, &session_path, &mut saved);
         terminal
             .draw(|f| ui::draw(f, app, &opts.theme, cache))
             .map_err(io)?;
@@ -201,7 +198,7 @@ fn event_loop(
         for command in commands {
             match command {
                 Command::Quit => {
-                    autosave(app, &opts.session, &mut saved);
+                    autosave(app, &session_path, &mut saved);
                     return Ok(());
                 }
                 Command::Chat(messages) => {
@@ -227,6 +224,10 @@ fn event_loop(
                             .duration_since(std::time::UNIX_EPOCH)
                             .map(|d| d.as_secs())
                             .unwrap_or(0);
+                        let images = opts
+                            .images
+                            .clone()
+                            .unwrap_or_else(|| session_path.with_extension("").join("images"));
                         let output = images.join(format!("omost-{stamp}-{rendered:03}.png"));
                         let request = RenderRequest {
                             canvas: *canvas,
@@ -245,12 +246,39 @@ fn event_loop(
                         w.cancel();
                     }
                 }
+                Command::ListSessions => app.show_sessions(crate::session::list_sessions()),
+                Command::OpenSession(path) => {
+                    open_session(app, &mut session_path, &path, &mut saved)
+                }
                 Command::Copy(text) => {
                     copy_osc52(&text);
                     app.status = format!("copied {} lines (OSC 52)", text.lines().count());
                 }
             }
         }
+    }
+}
+
+/// Switches the app to the session at `path` (the current one is already saved).
+fn open_session(app: &mut App, current: &mut PathBuf, path: &std::path::Path, saved: &mut String) {
+    let opened = Session::load(path)
+        .map_err(|e| e.to_string())
+        .and_then(|s| match &s.app {
+            Some(state) => App::restore(s.conversation.clone(), state, app.models.clone()),
+            None => {
+                let mut fresh = App::new(Canvas::default(), app.models.clone());
+                fresh.conversation = s.conversation.clone();
+                Ok(fresh)
+            }
+        });
+    match opened {
+        Ok(mut next) => {
+            next.status = format!("session {}", path.display());
+            *app = next;
+            *current = path.to_owned();
+            saved.clear();
+        }
+        Err(e) => app.status = format!("cannot open {}: {e}", path.display()),
     }
 }
 

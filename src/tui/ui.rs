@@ -63,6 +63,7 @@ pub fn draw(f: &mut Frame, app: &App, theme: &Theme, cache: &mut PreviewCache) {
         Some(Overlay::Settings { row, editing }) => {
             draw_settings(f, app, theme, area, *row, editing.as_deref())
         }
+        Some(Overlay::Sessions { items, choice }) => draw_sessions(f, theme, area, items, *choice),
         None => {}
     }
 }
@@ -720,6 +721,54 @@ fn draw_settings(
         theme.warning,
     ));
     f.render_widget(Paragraph::new(lines).block(block), rect);
+}
+
+fn draw_sessions(
+    f: &mut Frame,
+    theme: &Theme,
+    area: Rect,
+    items: &[crate::session::SessionSummary],
+    choice: usize,
+) {
+    let rect = centered(area, 90, 18);
+    f.render_widget(Clear, rect);
+    let block = pane_block(
+        "Open a session · ↑↓ choose · Enter opens · Esc closes".into(),
+        true,
+        theme,
+    );
+    let inner = block.inner(rect);
+    f.render_widget(block, rect);
+    let rows = inner.height as usize;
+    let skip = (choice + 1).saturating_sub(rows);
+    let lines: Vec<Line> = items
+        .iter()
+        .enumerate()
+        .skip(skip)
+        .take(rows)
+        .map(|(i, s)| {
+            let about = if s.damaged {
+                "damaged (kept as it is)".to_owned()
+            } else {
+                format!(
+                    "{} turns · {} canvas versions · {}",
+                    s.turns,
+                    s.versions,
+                    s.first_prompt.as_deref().unwrap_or("(no chat)")
+                )
+            };
+            let style = if i == choice {
+                theme.selected
+            } else {
+                theme.text
+            };
+            Line::from(vec![
+                Span::styled(format!("{:<20} ", s.name), style),
+                Span::styled(about, theme.dim),
+            ])
+        })
+        .collect();
+    f.render_widget(Paragraph::new(lines), inner);
 }
 
 fn draw_colors(f: &mut Frame, theme: &Theme, area: Rect, query: &str, choice: usize) {
