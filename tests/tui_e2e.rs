@@ -65,6 +65,10 @@ impl Tmux {
 
     /// Waits until the screen contains `needle`.
     fn wait_for(&self, needle: &str, timeout: Duration) -> String {
+        self.poll_for(needle, timeout, Duration::from_millis(200))
+    }
+
+    fn poll_for(&self, needle: &str, timeout: Duration, every: Duration) -> String {
         let start = Instant::now();
         loop {
             let s = self.screen(false);
@@ -75,8 +79,21 @@ impl Tmux {
                 start.elapsed() < timeout,
                 "waited {timeout:?} for `{needle}`; the screen:\n{s}"
             );
-            std::thread::sleep(Duration::from_millis(200));
+            std::thread::sleep(every);
         }
+    }
+
+    /// Sends `key` and measures how long until `needle` is on the screen (printed, not asserted: a
+    /// figure for the notes on how the app responds while the LLM or the renderer works).
+    fn latency(&self, key: &str, needle: &str) -> Duration {
+        let start = Instant::now();
+        let ok = Command::new("tmux")
+            .args(["send-keys", "-t", &self.session, key])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        self.poll_for(needle, Duration::from_secs(10), Duration::from_millis(2));
+        start.elapsed()
     }
 }
 
@@ -126,6 +143,13 @@ fn chat_edit_render_quit_in_tmux() {
     tmux.text("a red boat on a calm sea");
     tmux.keys(&["Enter"]);
     tmux.wait_for("omost is writing", Duration::from_secs(30));
+    // Typing while the reply streams: the key shows at once (then is taken back).
+    let typing = tmux.latency("z", "┃z▏");
+    tmux.keys(&["BSpace"]);
+    println!(
+        "key to screen while the LLM streams: {} ms",
+        typing.as_millis()
+    );
     let s = tmux.wait_for("canvas v2", Duration::from_secs(240));
     assert!(s.contains("Canvas v2"), "{s}");
 
@@ -145,6 +169,9 @@ fn chat_edit_render_quit_in_tmux() {
     // Render and see it.
     tmux.keys(&["r"]);
     tmux.wait_for("rendering", Duration::from_secs(10));
+    let help = tmux.latency("?", "Keys · any key closes");
+    tmux.keys(&["x"]);
+    println!("key to screen while rendering: {} ms", help.as_millis());
     let s = tmux.wait_for("saved ", Duration::from_secs(120));
     assert!(s.contains("Preview 1/1"), "{s}");
     let saved = pngs(&images);
