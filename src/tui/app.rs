@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::edit::{self, Direction, Edit, Field};
+use super::input::TextInput;
 use super::settings::{Row, Settings};
 use super::versions::{Origin, Versions};
 use crate::canvas::{self, Canvas, ColorName};
@@ -74,7 +75,7 @@ pub enum Overlay {
     Field {
         target: Option<usize>,
         field: Field,
-        buffer: String,
+        buffer: TextInput,
     },
     /// Fuzzy colour search.
     Colors {
@@ -149,7 +150,7 @@ pub struct App {
     pub chat: Vec<ChatEntry>,
     pub conversation: Conversation,
     /// The message being typed.
-    pub input: String,
+    pub input: TextInput,
     /// Lines scrolled up from the bottom of the chat; 0 follows new text.
     pub chat_scroll: usize,
     pub overlay: Option<Overlay>,
@@ -193,7 +194,7 @@ impl App {
             focus: Focus::Chat,
             chat: Vec::new(),
             conversation: Conversation::default(),
-            input: String::new(),
+            input: TextInput::default(),
             chat_scroll: 0,
             overlay: None,
             activity: Activity::Idle,
@@ -230,11 +231,11 @@ impl App {
     pub fn paste(&mut self, text: &str) {
         let text = text.replace("\r\n", "\n").replace('\r', "\n");
         match &mut self.overlay {
-            Some(Overlay::Field { buffer, .. }) => buffer.push_str(&text),
+            Some(Overlay::Field { buffer, .. }) => buffer.insert(&text),
             Some(Overlay::Colors { query, .. }) => query.push_str(text.trim()),
             _ => {
                 self.focus = Focus::Chat;
-                self.input.push_str(&text);
+                self.input.insert(&text);
             }
         }
     }
@@ -325,26 +326,20 @@ impl App {
     }
 
     fn input_key(&mut self, k: KeyEvent) -> Vec<Command> {
-        let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
         let alt = k.modifiers.contains(KeyModifiers::ALT);
         match k.code {
-            KeyCode::Enter if alt => self.input.push('\n'),
-            KeyCode::Char('j') if ctrl => self.input.push('\n'),
-            KeyCode::Enter => return self.send(),
-            KeyCode::Backspace => {
-                self.input.pop();
-            }
-            KeyCode::Char('u') if ctrl => self.input.clear(),
+            KeyCode::Enter if !alt => return self.send(),
             KeyCode::Up if self.input.is_empty() => {
                 if let Some(p) = &self.last_prompt {
-                    self.input = p.clone();
+                    self.input.set(p.clone());
                 }
             }
             KeyCode::PageUp => self.chat_scroll += 10,
             KeyCode::PageDown => self.chat_scroll = self.chat_scroll.saturating_sub(10),
-            KeyCode::End => self.chat_scroll = 0,
-            KeyCode::Char(c) if !ctrl => self.input.push(c),
-            _ => {}
+            KeyCode::End if self.input.is_empty() => self.chat_scroll = 0,
+            _ => {
+                self.input.key(&k);
+            }
         }
         vec![]
     }
@@ -379,13 +374,13 @@ impl App {
                 break;
             }
         }
-        self.input = turn.user;
+        self.input.set(turn.user);
         self.send()
     }
 
     /// Sends the input to the LLM.
     fn send(&mut self) -> Vec<Command> {
-        let prompt = self.input.trim().to_owned();
+        let prompt = self.input.text().trim().to_owned();
         if prompt.is_empty() {
             return vec![];
         }
@@ -686,7 +681,8 @@ impl App {
                 None
             }
             KeyCode::Char('e') | KeyCode::Enter => {
-                let buffer = edit::field_text(self.canvas(), target, Field::Description);
+                let buffer =
+                    TextInput::new(edit::field_text(self.canvas(), target, Field::Description));
                 self.overlay = Some(Overlay::Field {
                     target,
                     field: Field::Description,
@@ -741,13 +737,13 @@ impl App {
                 match k.code {
                     KeyCode::Esc => return vec![],
                     KeyCode::Enter if !k.modifiers.contains(KeyModifiers::ALT) => {
-                        self.commit_field(target, field, &buffer);
+                        self.commit_field(target, field, buffer.text());
                         return vec![];
                     }
                     KeyCode::Tab | KeyCode::BackTab => {
-                        self.commit_field(target, field, &buffer);
+                        self.commit_field(target, field, buffer.text());
                         let next = step(field, if k.code == KeyCode::Tab { 1 } else { -1 });
-                        let buffer = edit::field_text(self.canvas(), target, next);
+                        let buffer = TextInput::new(edit::field_text(self.canvas(), target, next));
                         self.overlay = Some(Overlay::Field {
                             target,
                             field: next,
@@ -755,14 +751,9 @@ impl App {
                         });
                         return vec![];
                     }
-                    KeyCode::Enter => buffer.push('\n'),
-                    KeyCode::Char('j') if ctrl => buffer.push('\n'),
-                    KeyCode::Backspace => {
-                        buffer.pop();
+                    _ => {
+                        buffer.key(&k);
                     }
-                    KeyCode::Char('u') if ctrl => buffer.clear(),
-                    KeyCode::Char(c) if !ctrl => buffer.push(c),
-                    _ => {}
                 }
                 self.overlay = Some(Overlay::Field {
                     target,
@@ -1150,7 +1141,7 @@ mod tests {
             .starts_with("✗ no canvas"));
         // Up on an empty input recalls the last prompt.
         press(&mut app, KeyCode::Up);
-        assert_eq!(app.input, "again");
+        assert_eq!(app.input.text(), "again");
     }
 
     #[test]
@@ -1158,7 +1149,7 @@ mod tests {
         let mut app = App::new(Canvas::default(), Models::default());
         app.type_text("hello");
         assert!(press(&mut app, KeyCode::Enter).is_empty());
-        assert_eq!(app.input, "hello");
+        assert_eq!(app.input.text(), "hello");
         assert!(app.status.contains("--llm"), "{}", app.status);
         assert!(app
             .key(KeyEvent::new(KeyCode::Char('r'), KeyModifiers::CONTROL))
@@ -1264,7 +1255,7 @@ mod tests {
 
         let mut app = with_models();
         app.paste("line one\r\nline two");
-        assert_eq!(app.input, "line one\nline two");
+        assert_eq!(app.input.text(), "line one\nline two");
         let cmds = press(&mut app, KeyCode::Enter);
         assert!(matches!(cmds[0], Command::Chat(_)));
         assert_eq!(ctrl(&mut app, 'c'), vec![Command::CancelChat]);

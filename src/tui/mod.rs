@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod edit;
+pub mod input;
 pub mod preview;
 pub mod settings;
 pub mod theme;

@@ -10,6 +10,7 @@ use ratatui::Frame;
 
 use super::app::{color_matches, Activity, App, ChatEntry, Focus, Overlay, Selection, Speaker};
 use super::edit::{field_text, region_name, Field};
+use super::input::TextInput;
 use super::preview::{HalfBlocks, Picture, PreviewCache};
 use super::settings::Row;
 use super::theme::Theme;
@@ -212,7 +213,7 @@ fn chat_lines(app: &App, theme: &Theme, width: usize) -> Vec<Line<'static>> {
 }
 
 fn draw_chat(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
-    let input_lines = app.input.split('\n').count().clamp(1, 6) as u16;
+    let input_lines = app.input.text().split('\n').count().clamp(1, 6) as u16;
     let [history, input] =
         Layout::vertical([Constraint::Min(3), Constraint::Length(input_lines + 2)]).areas(area);
     let focused = app.focus == Focus::Chat && app.overlay.is_none();
@@ -241,18 +242,35 @@ fn draw_chat(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     );
     let inner = block.inner(input);
     f.render_widget(block, input);
-    let text: Vec<&str> = app.input.split('\n').collect();
-    let skip = text.len().saturating_sub(inner.height as usize);
-    let mut shown: Vec<Line> = text[skip..]
-        .iter()
-        .map(|l| Line::styled(l.to_string(), theme.text))
-        .collect();
-    if focused {
-        if let Some(last) = shown.last_mut() {
-            last.spans.push(Span::styled("▏", theme.focus));
+    let shown = input_lines_with_cursor(&app.input, focused, inner.height as usize, theme);
+    f.render_widget(Paragraph::new(shown), inner);
+}
+
+/// The input's lines, the cursor drawn where it is (when focused), scrolled so the cursor's line shows.
+fn input_lines_with_cursor(
+    input: &TextInput,
+    focused: bool,
+    rows: usize,
+    theme: &Theme,
+) -> Vec<Line<'static>> {
+    let (before, _) = input.split();
+    let cursor_line = before.matches('\n').count();
+    let mut lines: Vec<Line> = Vec::new();
+    for (i, l) in input.text().split('\n').enumerate() {
+        if focused && i == cursor_line {
+            let col = before.rsplit('\n').next().unwrap_or("").len();
+            let (a, b) = l.split_at(col.min(l.len()));
+            lines.push(Line::from(vec![
+                Span::styled(a.to_owned(), theme.text),
+                Span::styled("▏", theme.focus),
+                Span::styled(b.to_owned(), theme.text),
+            ]));
+        } else {
+            lines.push(Line::styled(l.to_owned(), theme.text));
         }
     }
-    f.render_widget(Paragraph::new(shown), inner);
+    let skip = (cursor_line + 1).saturating_sub(rows.max(1));
+    lines.into_iter().skip(skip).collect()
 }
 
 fn draw_canvas(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
@@ -658,7 +676,7 @@ fn draw_field_editor(
     area: Rect,
     target: Option<usize>,
     field: Field,
-    buffer: &str,
+    buffer: &TextInput,
 ) {
     let rect = centered(area, 70, 12);
     f.render_widget(Clear, rect);
@@ -674,15 +692,10 @@ fn draw_field_editor(
         true,
         theme,
     );
-    let mut text = buffer.to_owned();
-    text.push('▏');
-    f.render_widget(
-        Paragraph::new(text)
-            .style(theme.text)
-            .wrap(Wrap { trim: false })
-            .block(block),
-        rect,
-    );
+    let inner = block.inner(rect);
+    f.render_widget(block, rect);
+    let lines = input_lines_with_cursor(buffer, true, usize::MAX, theme);
+    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
 }
 
 fn draw_settings(
