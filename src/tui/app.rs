@@ -153,6 +153,8 @@ pub struct App {
     pub input: TextInput,
     /// Lines scrolled up from the bottom of the chat; 0 follows new text.
     pub chat_scroll: usize,
+    /// The chat entry chosen with Alt-↑/↓ (for copying).
+    pub selected_message: Option<usize>,
     pub overlay: Option<Overlay>,
     pub activity: Activity,
     pub models: Models,
@@ -196,6 +198,7 @@ impl App {
             conversation: Conversation::default(),
             input: TextInput::default(),
             chat_scroll: 0,
+            selected_message: None,
             overlay: None,
             activity: Activity::Idle,
             models,
@@ -262,6 +265,17 @@ impl App {
             (KeyCode::Esc, _) => return self.stop(),
             (KeyCode::Char('r'), true) => return self.render(),
             (KeyCode::Char('n'), true) => return self.new_chat(),
+            (KeyCode::Up, _) if k.modifiers.contains(KeyModifiers::ALT) => {
+                self.select_message(-1);
+                return vec![];
+            }
+            (KeyCode::Down, _) if k.modifiers.contains(KeyModifiers::ALT) => {
+                self.select_message(1);
+                return vec![];
+            }
+            (KeyCode::Char('y'), _) if k.modifiers.contains(KeyModifiers::ALT) => {
+                return self.copy_message()
+            }
             (KeyCode::Char('t'), true) => return self.retry(),
             (KeyCode::Char('o'), true) => {
                 return if self.activity == Activity::Idle {
@@ -291,6 +305,7 @@ impl App {
             KeyCode::Char('u') => return self.undo(),
             KeyCode::Char('U') => return self.redo(),
             KeyCode::Char('Y') => return vec![Command::Copy(canvas::to_code(self.canvas()))],
+            KeyCode::Char('y') => return self.copy_message(),
             _ if self.focus == Focus::Canvas => return self.canvas_key(k),
             KeyCode::Char('[') => self.step_image(-1),
             KeyCode::Char(']') => self.step_image(1),
@@ -344,6 +359,40 @@ impl App {
         vec![]
     }
 
+    /// Alt-↑/↓: choose a chat entry, starting from the newest.
+    fn select_message(&mut self, step: i32) {
+        let n = self.chat.len();
+        if n == 0 {
+            return;
+        }
+        let current = self.selected_message.map_or(n as i32, |i| i as i32);
+        let next = (current + step).clamp(0, n as i32 - 1) as usize;
+        self.selected_message = Some(next);
+        self.status = format!(
+            "message {} of {n} · y (Alt-y while typing) copies it",
+            next + 1
+        );
+    }
+
+    /// Copies the chosen chat entry, or the last reply.
+    fn copy_message(&mut self) -> Vec<Command> {
+        let entry = match self.selected_message {
+            Some(i) => self.chat.get(i),
+            None => self
+                .chat
+                .iter()
+                .rev()
+                .find(|e| e.speaker == Speaker::Assistant),
+        };
+        match entry {
+            Some(e) => vec![Command::Copy(e.text.clone())],
+            None => {
+                self.status = "no message to copy".into();
+                vec![]
+            }
+        }
+    }
+
     /// Ctrl-N: a new conversation about the current canvas (the LLM is shown it as the user's own).
     fn new_chat(&mut self) -> Vec<Command> {
         if self.activity != Activity::Idle {
@@ -351,6 +400,7 @@ impl App {
             return vec![];
         }
         self.chat.clear();
+        self.selected_message = None;
         self.conversation = Conversation::default();
         self.edited_since_reply =
             self.canvas().global.is_some() || !self.canvas().regions.is_empty();
@@ -1415,6 +1465,28 @@ mod tests {
         assert_eq!(
             press(&mut app, KeyCode::Enter),
             vec![Command::OpenSession("/s/new.json".into())]
+        );
+    }
+
+    #[test]
+    fn choose_and_copy_messages() {
+        let mut app = with_models();
+        app.type_text("a dragon");
+        press(&mut app, KeyCode::Enter);
+        reply(&mut app, &dragon_reply());
+        let alt = |code| KeyEvent::new(code, KeyModifiers::ALT);
+        // Nothing chosen: the last reply.
+        assert_eq!(
+            app.key(alt(KeyCode::Char('y'))),
+            vec![Command::Copy(dragon_reply())]
+        );
+        app.key(alt(KeyCode::Up));
+        app.key(alt(KeyCode::Up));
+        assert_eq!(app.selected_message, Some(0));
+        press(&mut app, KeyCode::Tab);
+        assert_eq!(
+            press(&mut app, KeyCode::Char('y')),
+            vec![Command::Copy("a dragon".into())]
         );
     }
 

@@ -179,14 +179,19 @@ fn chat_lines(app: &App, theme: &Theme, width: usize) -> Vec<Line<'static>> {
             lines.push(Line::styled(l, theme.dim));
         }
     }
-    for entry in &app.chat {
+    for (i, entry) in app.chat.iter().enumerate() {
         let (name, style) = match entry.speaker {
             Speaker::User => ("you", theme.user),
             Speaker::Assistant => ("omost", theme.assistant),
             Speaker::App => ("note", theme.warning),
         };
+        let marker = if app.selected_message == Some(i) {
+            "▶ "
+        } else {
+            ""
+        };
         lines.push(Line::styled(
-            name.to_owned(),
+            format!("{marker}{name}"),
             style.add_modifier(Modifier::BOLD),
         ));
         let text = if entry.speaker == Speaker::Assistant {
@@ -645,6 +650,14 @@ pub const HELP: &[(&str, &str)] = &[
     ("n · d · x", "new · duplicate · delete region"),
     ("u · U, Ctrl-Y", "undo · redo"),
     ("Y", "copy the canvas code (OSC 52)"),
+    (
+        "Alt-↑/↓ · y, Alt-y",
+        "choose a message · copy it (the last reply if none chosen)",
+    ),
+    (
+        "←→ Home End, Ctrl-A/E/W/U/K",
+        "move and delete in the message or a field",
+    ),
     ("[ / ]", "previous / next image"),
     (
         "s",
