@@ -26,6 +26,8 @@ pub struct Config {
     pub height: Option<usize>,
     pub steps: Option<usize>,
     pub seed: Option<u64>,
+    /// Capture the mouse (wheel scrolls the chat).
+    pub mouse: Option<bool>,
 }
 
 /// The app's config folder (themes live in its `themes/`).

@@ -77,6 +77,9 @@ struct AppArgs {
     /// Image protocol for the preview (default: ask the terminal).
     #[arg(long, value_enum)]
     image_protocol: Option<ImageProtocolArg>,
+    /// Capture the mouse: the wheel scrolls the chat (stops the terminal's own select-to-copy).
+    #[arg(long)]
+    mouse: bool,
     /// Read defaults from this config file instead of ~/.config/omost-tui/config.toml.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
@@ -318,6 +321,7 @@ fn tui(a: AppArgs) -> CliResult {
         height: a.height.or(cfg.height),
         steps: a.steps.or(cfg.steps),
         seed: a.seed.or(cfg.seed),
+        mouse: a.mouse || cfg.mouse.unwrap_or(false),
         image_protocol: match (a.image_protocol, cfg.image_protocol) {
             (Some(p), _) => Some(p),
             (None, Some(name)) => Some(ImageProtocolArg::from_str(&name, true).map_err(|_| {
@@ -387,6 +391,7 @@ fn tui(a: AppArgs) -> CliResult {
         theme,
         images: a.images,
         session,
+        mouse: a.mouse,
         image_protocol: match a.image_protocol {
             None | Some(ImageProtocolArg::Auto) => None,
             Some(ImageProtocolArg::Kitty) => Some(ratatui_image::picker::ProtocolType::Kitty),

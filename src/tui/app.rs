@@ -359,6 +359,11 @@ impl App {
         vec![]
     }
 
+    /// Scrolls the chat by `lines` (positive: back in time).
+    pub fn scroll_chat(&mut self, lines: i32) {
+        self.chat_scroll = (self.chat_scroll as i64 + lines as i64).max(0) as usize;
+    }
+
     /// Alt-↑/↓: choose a chat entry, starting from the newest.
     fn select_message(&mut self, step: i32) {
         let n = self.chat.len();

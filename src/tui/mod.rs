@@ -17,7 +17,8 @@ use std::time::Duration;
 
 use candle_core::{DType, Device};
 use ratatui::crossterm::event::{
-    self, DisableBracketedPaste, EnableBracketedPaste, Event, KeyCode, KeyEventKind, KeyModifiers,
+    self, DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
+    Event, KeyCode, KeyEventKind, KeyModifiers, MouseEventKind,
 };
 use ratatui::crossterm::execute;
 
@@ -51,6 +52,9 @@ pub struct TuiOptions {
     pub settings: crate::render::pipeline::RenderSettings,
     /// Force an image protocol instead of detecting one.
     pub image_protocol: Option<ProtocolType>,
+    /// Capture the mouse (wheel scrolls the chat). Off by default: capture stops the terminal's own
+    /// select-to-copy.
+    pub mouse: bool,
 }
 
 /// The image protocol for the preview. Outside tmux the terminal is asked (escape sequences; needs
@@ -78,14 +82,21 @@ pub fn truecolor() -> bool {
     )
 }
 
-fn enter() -> std::io::Result<ratatui::DefaultTerminal> {
+fn enter(mouse: bool) -> std::io::Result<ratatui::DefaultTerminal> {
     let terminal = ratatui::try_init()?;
     execute!(std::io::stdout(), EnableBracketedPaste)?;
+    if mouse {
+        execute!(std::io::stdout(), EnableMouseCapture)?;
+    }
     Ok(terminal)
 }
 
 fn leave() {
-    let _ = execute!(std::io::stdout(), DisableBracketedPaste);
+    let _ = execute!(
+        std::io::stdout(),
+        DisableBracketedPaste,
+        DisableMouseCapture
+    );
     ratatui::restore();
 }
 
@@ -130,8 +141,8 @@ pub fn run(opts: TuiOptions) -> Result<(), CliError> {
         }
     };
     app.status = format!("session {}", opts.session.display());
-    let mut terminal =
-        enter().map_err(|e| CliError::runtime(format!("cannot set up the terminal: {e}")))?;
+    let mut terminal = enter(opts.mouse)
+        .map_err(|e| CliError::runtime(format!("cannot set up the terminal: {e}")))?;
     let mut cache = PreviewCache::with_picker(image_picker(opts.image_protocol));
     tracing::info!(protocol = cache.protocol_name(), "image preview");
     let result = event_loop(
@@ -172,12 +183,17 @@ fn event_loop(
                         if k.code == KeyCode::Char('z')
                             && k.modifiers.contains(KeyModifiers::CONTROL)
                         {
-                            suspend(terminal).map_err(io)?;
+                            suspend(terminal, opts.mouse).map_err(io)?;
                         } else {
                             commands.extend(app.key(k));
                         }
                     }
                     Event::Paste(text) => app.paste(&text),
+                    Event::Mouse(m) => match m.kind {
+                        MouseEventKind::ScrollUp => app.scroll_chat(3),
+                        MouseEventKind::ScrollDown => app.scroll_chat(-3),
+                        _ => {}
+                    },
                     Event::Resize(..) => terminal.clear().map_err(io)?,
                     _ => {}
                 }
@@ -301,13 +317,13 @@ fn autosave(app: &mut App, path: &std::path::Path, saved: &mut String) {
 }
 
 /// Ctrl-Z: give the terminal back, stop, and take it again when resumed.
-fn suspend(terminal: &mut ratatui::DefaultTerminal) -> std::io::Result<()> {
+fn suspend(terminal: &mut ratatui::DefaultTerminal, mouse: bool) -> std::io::Result<()> {
     leave();
     // SAFETY: raising SIGTSTP on ourselves is what a shell's job control expects; no memory involved.
     unsafe {
         libc::raise(libc::SIGTSTP);
     }
-    *terminal = enter()?;
+    *terminal = enter(mouse)?;
     terminal.clear()
 }
 
