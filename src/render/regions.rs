@@ -71,15 +71,6 @@ impl CrossAttnContext {
         &self.tokens
     }
 
-    /// The same context repeated `n` times along the batch axis.
-    pub fn repeat_batch(&self, n: usize) -> Result<Self> {
-        Ok(CrossAttnContext {
-            tokens: self.tokens.repeat((n, 1, 1))?,
-            regions: self.regions.clone(),
-            cache: Mutex::default(),
-        })
-    }
-
     /// The masking at a block of `height`×`width` pixels, or `None` for plain attention. Built once per
     /// resolution and kept.
     pub fn region_bias(

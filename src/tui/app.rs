@@ -278,10 +278,9 @@ impl App {
             }
             (KeyCode::Char('t'), true) => return self.retry(),
             (KeyCode::Char('o'), true) => {
-                return if self.activity == Activity::Idle {
+                return if self.ensure_idle() {
                     vec![Command::ListSessions]
                 } else {
-                    self.status = "busy: Esc stops the current job".into();
                     vec![]
                 };
             }
@@ -398,10 +397,18 @@ impl App {
         }
     }
 
+    /// True when nothing runs; otherwise says so in the status line.
+    fn ensure_idle(&mut self) -> bool {
+        let idle = self.activity == Activity::Idle;
+        if !idle {
+            self.status = "busy: Esc stops the current job".into();
+        }
+        idle
+    }
+
     /// Ctrl-N: a new conversation about the current canvas (the LLM is shown it as the user's own).
     fn new_chat(&mut self) -> Vec<Command> {
-        if self.activity != Activity::Idle {
-            self.status = "busy: Esc stops the current job".into();
+        if !self.ensure_idle() {
             return vec![];
         }
         self.chat.clear();
@@ -415,8 +422,7 @@ impl App {
 
     /// Ctrl-T: asks again for the last reply (Omost's "retry").
     fn retry(&mut self) -> Vec<Command> {
-        if self.activity != Activity::Idle {
-            self.status = "busy: Esc stops the current job".into();
+        if !self.ensure_idle() {
             return vec![];
         }
         let Some(turn) = self.conversation.turns.pop() else {
@@ -448,8 +454,7 @@ impl App {
             };
             return vec![];
         }
-        if self.activity != Activity::Idle {
-            self.status = "busy: Esc stops the current job".into();
+        if !self.ensure_idle() {
             return vec![];
         }
         if self.edited_since_reply {
@@ -601,8 +606,7 @@ impl App {
             };
             return vec![];
         }
-        if self.activity != Activity::Idle {
-            self.status = "busy: Esc stops the current job".into();
+        if !self.ensure_idle() {
             return vec![];
         }
         if let Err(e) = self.canvas().conditions() {
