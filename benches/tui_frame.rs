@@ -56,7 +56,9 @@ fn main() {
         .map(|_| {
             let t = Instant::now();
             terminal
-                .draw(|f| ui::draw(f, &app, &theme, &mut cache))
+                .draw(|f| {
+                    ui::draw(f, &app, &theme, &mut cache);
+                })
                 .expect("draw");
             t.elapsed().as_secs_f64() * 1000.0
         })

@@ -2,9 +2,12 @@
 //! terminal app's defaults — models, theme, image protocol, device, render size — so a user does not
 //! repeat flags. Command-line flags win over it; a bad file is a clear error, never ignored.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+
+use crate::tui::keymap::KeySpec;
 
 /// Every setting the file may hold; all optional.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
@@ -26,8 +29,10 @@ pub struct Config {
     pub height: Option<usize>,
     pub steps: Option<usize>,
     pub seed: Option<u64>,
-    /// Capture the mouse (wheel scrolls the chat).
+    /// Capture the mouse (wheel scrolls the chat, clicks focus and select).
     pub mouse: Option<bool>,
+    /// Rebound keys: action name → a key or a list of keys (see [`crate::tui::keymap`]).
+    pub keys: Option<BTreeMap<String, KeySpec>>,
 }
 
 /// The app's config folder (themes live in its `themes/`).

@@ -334,6 +334,11 @@ fn tui(a: AppArgs) -> CliResult {
         },
         ..a
     };
+    let keymap = omost_tui::tui::keymap::Keymap::with_overrides(
+        &cfg.keys.clone().unwrap_or_default(),
+        &config_path,
+    )
+    .map_err(CliError::input)?;
     let canvas = a.canvas.as_deref().map(canvas_cmd::load).transpose()?;
     let device = render_cmd::parse_device(a.device.as_deref().unwrap_or("auto"))?;
     let dtype = render_cmd::parse_dtype(a.dtype.as_deref(), &device)?;
@@ -392,6 +397,7 @@ fn tui(a: AppArgs) -> CliResult {
         images: a.images,
         session,
         mouse: a.mouse,
+        keymap,
         image_protocol: match a.image_protocol {
             None | Some(ImageProtocolArg::Auto) => None,
             Some(ImageProtocolArg::Kitty) => Some(ratatui_image::picker::ProtocolType::Kitty),

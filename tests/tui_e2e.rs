@@ -169,7 +169,7 @@ fn chat_edit_render_quit_in_tmux() {
     // Render and see it.
     tmux.keys(&["r"]);
     tmux.wait_for("rendering", Duration::from_secs(10));
-    let help = tmux.latency("?", "Keys · any key closes");
+    let help = tmux.latency("?", "any other key closes");
     tmux.keys(&["x"]);
     println!("key to screen while rendering: {} ms", help.as_millis());
     let s = tmux.wait_for("saved ", Duration::from_secs(120));
@@ -202,6 +202,12 @@ fn chat_edit_render_quit_in_tmux() {
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
         .collect();
     assert_eq!(sessions.len(), 1, "{sessions:?}");
+    // The config file turns the mouse on and rebinds quit.
+    std::fs::write(
+        dir.join("data/omost-tui/config.toml"),
+        "mouse = true\n[keys]\nquit = \"f10\"\n",
+    )
+    .unwrap();
     let tmux = Tmux::start(140, 42, &format!("{command} --resume"));
     let s = tmux.wait_for("Canvas v3", Duration::from_secs(60));
     assert!(s.contains("a red boat on a calm sea"), "{s}");
@@ -215,7 +221,17 @@ fn chat_edit_render_quit_in_tmux() {
         "{s}"
     );
     tmux.keys(&["Escape"]);
-    tmux.keys(&["Tab", "q"]);
+    // A click on the preview pane (an SGR mouse press and release at column 120, row 10) focuses it,
+    // so `s` opens the settings instead of typing; the help shows the rebound quit.
+    tmux.text("\x1b[<0;120;10M\x1b[<0;120;10m");
+    tmux.keys(&["s"]);
+    tmux.wait_for("Render settings", Duration::from_secs(5));
+    tmux.keys(&["Escape", "?"]);
+    tmux.wait_for("F10  quit", Duration::from_secs(5));
+    tmux.keys(&["x", "q"]);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!tmux.screen(false).contains("OMOST-EXITED-"), "q is no longer quit");
+    tmux.keys(&["F10"]);
     let s = tmux.wait_for("OMOST-EXITED-", Duration::from_secs(10));
     assert!(s.contains("OMOST-EXITED-0"), "{s}");
 }

@@ -3,7 +3,8 @@
 //! the help overlay, the colour picker, and the canvas grid with its colours.
 
 use omost_tui::canvas::Canvas;
-use omost_tui::tui::app::{App, Models};
+use omost_tui::tui::app::{App, Focus, Hit, Models, Selection};
+use omost_tui::tui::keymap::Keymap;
 use omost_tui::tui::preview::PreviewCache;
 use omost_tui::tui::theme::Theme;
 use omost_tui::tui::ui;
@@ -27,12 +28,17 @@ fn app() -> App {
 }
 
 fn screen(app: &App, width: u16, height: u16) -> Terminal<TestBackend> {
+    screen_and_hits(app, width, height).0
+}
+
+fn screen_and_hits(app: &App, width: u16, height: u16) -> (Terminal<TestBackend>, ui::Hits) {
     let theme = Theme::load("dark", None, true).unwrap();
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    let mut hits = ui::Hits::default();
     terminal
-        .draw(|f| ui::draw(f, app, &theme, &mut PreviewCache::default()))
+        .draw(|f| hits = ui::draw(f, app, &theme, &mut PreviewCache::default()))
         .unwrap();
-    terminal
+    (terminal, hits)
 }
 
 fn press(app: &mut App, code: KeyCode) {
@@ -63,6 +69,72 @@ fn help_and_colour_picker_overlays() {
     press(&mut app, KeyCode::Char('c'));
     app.type_text("gree");
     insta::assert_snapshot!("colours", screen(&app, 120, 32).backend());
+}
+
+#[test]
+fn rebound_keys_show_in_the_help_and_the_status_bar() {
+    let overrides = toml::from_str(
+        "render = \"f5\"\nhelp = [\"?\", \"f2\"]\nmove_left = \"ctrl-h\"\nselect_next = [\"j\", \"n\"]\nnew_region = \"N\"",
+    )
+    .unwrap();
+    let keymap = Keymap::with_overrides(&overrides, std::path::Path::new("config.toml")).unwrap();
+    let mut app = app();
+    app.keymap = keymap;
+    press(&mut app, KeyCode::Tab);
+    let status = |app: &App| {
+        let terminal = screen(app, 200, 30);
+        let buffer = terminal.backend().buffer();
+        (0..200)
+            .map(|x| buffer[(x, 29)].symbol().to_string())
+            .collect::<String>()
+    };
+    let line = status(&app);
+    assert!(
+        line.contains("j/k select")
+            && line.contains("Ctrl-H/J/K/L move")
+            && line.contains("F5 render"),
+        "{line}"
+    );
+    press(&mut app, KeyCode::F(2));
+    let terminal = screen(&app, 120, 60);
+    let text = format!("{}", terminal.backend());
+    assert!(text.contains("F5  render the current canvas"), "{text}");
+    assert!(text.contains("j, n  select the next region"), "{text}");
+}
+
+#[test]
+fn clicks_select_the_region_under_the_mouse_and_focus_panes() {
+    let mut app = app();
+    let (terminal, hits) = screen_and_hits(&app, 140, 40);
+    let theme = Theme::load("dark", None, true).unwrap();
+    let buffer = terminal.backend().buffer().clone();
+    let mut clicked = std::collections::BTreeSet::new();
+    for y in 0..40 {
+        for x in 0..140 {
+            if let Some(hit @ Hit::Select(Selection::Region(i))) = hits.at(x, y) {
+                // The grid cell under a region's hit shows that region (the list lies outside the grid).
+                let rgb = app.canvas().regions[i].color.rgb();
+                if buffer[(x, y)].bg == theme.color(rgb) && clicked.insert(i) {
+                    app.click(Some(hit));
+                    assert_eq!(
+                        (app.focus, app.selection),
+                        (Focus::Canvas, Selection::Region(i))
+                    );
+                }
+            }
+        }
+    }
+    assert_eq!(
+        clicked.len(),
+        app.canvas().regions.len(),
+        "every region can be clicked"
+    );
+    app.click(hits.at(1, 1));
+    assert_eq!(app.focus, Focus::Chat);
+    // Narrow: the tabs switch panes.
+    let (_, hits) = screen_and_hits(&app, 80, 30);
+    app.click(hits.at(17, 0));
+    assert_eq!(app.focus, Focus::Preview);
 }
 
 #[test]
@@ -125,7 +197,9 @@ fn rendered_image_in_each_protocol() {
         let mut cache = PreviewCache::with_picker(picker);
         let mut terminal = Terminal::new(TestBackend::new(140, 40)).unwrap();
         terminal
-            .draw(|f| ui::draw(f, &app, &theme, &mut cache))
+            .draw(|f| {
+                ui::draw(f, &app, &theme, &mut cache);
+            })
             .unwrap();
         let found = terminal
             .backend()

@@ -7,6 +7,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::edit::{self, Direction, Edit, Field};
 use super::input::TextInput;
+use super::keymap::{Action, Keymap, Scope};
 use super::settings::{Row, Settings};
 use super::versions::{Origin, Versions};
 use crate::canvas::{self, Canvas, ColorName};
@@ -49,6 +50,15 @@ impl Selection {
     }
 }
 
+/// What a mouse click on part of the screen means.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Hit {
+    /// A pane or its tab: focus it.
+    Pane(Focus),
+    /// A region in the grid or a line of the region list: select it.
+    Select(Selection),
+}
+
 /// Who wrote a chat entry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Speaker {
@@ -70,7 +80,8 @@ pub struct ChatEntry {
 /// A modal overlay that takes the keyboard.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Overlay {
-    Help,
+    /// Every key; `scroll` lines scrolled down.
+    Help { scroll: usize },
     /// Editing one text field of the selection.
     Field {
         target: Option<usize>,
@@ -84,10 +95,7 @@ pub enum Overlay {
         choice: usize,
     },
     /// The render settings panel; `editing` holds the text typed for the selected row.
-    Settings {
-        row: usize,
-        editing: Option<String>,
-    },
+    Settings { row: usize, editing: Option<String> },
     /// Saved sessions to open, newest first.
     Sessions {
         items: Vec<SessionSummary>,
@@ -176,6 +184,8 @@ pub struct App {
     edited_since_reply: bool,
     /// Ctrl-C was pressed once while idle.
     quit_armed: bool,
+    /// Which keys do what.
+    pub keymap: Keymap,
 }
 
 fn key(code: KeyCode) -> KeyEvent {
@@ -212,6 +222,7 @@ impl App {
             last_prompt: None,
             edited_since_reply: false,
             quit_armed: false,
+            keymap: Keymap::default(),
         }
     }
 
@@ -253,68 +264,52 @@ impl App {
         if let Some(overlay) = self.overlay.take() {
             return self.overlay_key(overlay, k);
         }
-        match (k.code, ctrl) {
-            (KeyCode::Tab, _) => {
-                self.focus = self.focus.next(1);
-                return vec![];
-            }
-            (KeyCode::BackTab, _) => {
-                self.focus = self.focus.next(-1);
-                return vec![];
-            }
-            (KeyCode::Esc, _) => return self.stop(),
-            (KeyCode::Char('r'), true) => return self.render(),
-            (KeyCode::Char('n'), true) => return self.new_chat(),
-            (KeyCode::Up, _) if k.modifiers.contains(KeyModifiers::ALT) => {
-                self.select_message(-1);
-                return vec![];
-            }
-            (KeyCode::Down, _) if k.modifiers.contains(KeyModifiers::ALT) => {
-                self.select_message(1);
-                return vec![];
-            }
-            (KeyCode::Char('y'), _) if k.modifiers.contains(KeyModifiers::ALT) => {
-                return self.copy_message()
-            }
-            (KeyCode::Char('t'), true) => return self.retry(),
-            (KeyCode::Char('o'), true) => {
-                return if self.ensure_idle() {
-                    vec![Command::ListSessions]
-                } else {
-                    vec![]
-                };
-            }
-            (KeyCode::Char('y'), true) => return self.redo(),
-            _ => {}
+        let scope = match self.focus {
+            Focus::Chat => None,
+            Focus::Canvas => Some(Scope::Canvas),
+            Focus::Preview => Some(Scope::Preview),
+        };
+        match self.keymap.action(&k, scope, self.typing()) {
+            Some(action) => self.act(action),
+            None if self.typing() => self.input_key(k),
+            None => vec![],
         }
-        if self.typing() {
-            return self.input_key(k);
-        }
-        match k.code {
-            KeyCode::Char('?') => self.overlay = Some(Overlay::Help),
-            KeyCode::Char('s') => {
+    }
+
+    /// Does what a key bound to `action` does.
+    fn act(&mut self, action: Action) -> Vec<Command> {
+        match action {
+            Action::NextPane => self.focus = self.focus.next(1),
+            Action::PreviousPane => self.focus = self.focus.next(-1),
+            Action::Stop => return self.stop(),
+            Action::Render => return self.render(),
+            Action::Retry => return self.retry(),
+            Action::NewChat => return self.new_chat(),
+            Action::Sessions if self.ensure_idle() => return vec![Command::ListSessions],
+            Action::Sessions => {}
+            Action::Undo => return self.undo(),
+            Action::Redo => return self.redo(),
+            Action::CopyCanvas => return vec![Command::Copy(canvas::to_code(self.canvas()))],
+            Action::CopyMessage => return self.copy_message(),
+            Action::PreviousMessage => self.select_message(-1),
+            Action::NextMessage => self.select_message(1),
+            Action::ScrollUp => self.scroll_chat(10),
+            Action::ScrollDown => self.scroll_chat(-10),
+            Action::FocusChat => self.focus = Focus::Chat,
+            Action::Settings => {
                 self.overlay = Some(Overlay::Settings {
                     row: 0,
                     editing: None,
                 })
             }
-            KeyCode::Char('r') => return self.render(),
-            KeyCode::Char('q') => return vec![Command::Quit],
-            KeyCode::Char('i') | KeyCode::Char('/') => self.focus = Focus::Chat,
-            KeyCode::Char('u') => return self.undo(),
-            KeyCode::Char('U') => return self.redo(),
-            KeyCode::Char('Y') => return vec![Command::Copy(canvas::to_code(self.canvas()))],
-            KeyCode::Char('y') => return self.copy_message(),
-            _ if self.focus == Focus::Canvas => return self.canvas_key(k),
-            KeyCode::Char('[') => self.step_image(-1),
-            KeyCode::Char(']') => self.step_image(1),
-            KeyCode::PageUp => self.chat_scroll += 10,
-            KeyCode::PageDown => self.chat_scroll = self.chat_scroll.saturating_sub(10),
-            _ => {}
+            Action::Help => self.overlay = Some(Overlay::Help { scroll: 0 }),
+            Action::Quit => return vec![Command::Quit],
+            Action::PreviousImage => self.step_image(-1),
+            Action::NextImage => self.step_image(1),
+            canvas_action => self.canvas_action(canvas_action),
         }
         vec![]
     }
-
     /// Ctrl-C: stop what runs; when idle, the second press quits.
     fn interrupt(&mut self) -> Vec<Command> {
         if self.activity != Activity::Idle || self.overlay.is_some() {
@@ -348,14 +343,26 @@ impl App {
                     self.input.set(p.clone());
                 }
             }
-            KeyCode::PageUp => self.chat_scroll += 10,
-            KeyCode::PageDown => self.chat_scroll = self.chat_scroll.saturating_sub(10),
             KeyCode::End if self.input.is_empty() => self.chat_scroll = 0,
             _ => {
                 self.input.key(&k);
             }
         }
         vec![]
+    }
+
+    /// A left click on `hit` (nothing when it missed everything): focuses the pane, selects the
+    /// region; a click closes the help, and waits while another overlay is open.
+    pub fn click(&mut self, hit: Option<Hit>) {
+        match (&self.overlay, hit) {
+            (Some(Overlay::Help { .. }), _) => self.overlay = None,
+            (Some(_), _) | (None, None) => {}
+            (None, Some(Hit::Pane(focus))) => self.focus = focus,
+            (None, Some(Hit::Select(selection))) => {
+                self.focus = Focus::Canvas;
+                self.selection = selection;
+            }
+        }
     }
 
     /// Scrolls the chat by `lines` (positive: back in time).
@@ -401,7 +408,11 @@ impl App {
     fn ensure_idle(&mut self) -> bool {
         let idle = self.activity == Activity::Idle;
         if !idle {
-            self.status = "busy: Esc stops the current job".into();
+            let stop = self
+                .keymap
+                .short(Action::Stop, true)
+                .unwrap_or("Ctrl-C".into());
+            self.status = format!("busy: {stop} stops the current job");
         }
         idle
     }
@@ -689,44 +700,33 @@ impl App {
         }
     }
 
-    fn canvas_key(&mut self, k: KeyEvent) -> Vec<Command> {
-        let shift = k.modifiers.contains(KeyModifiers::SHIFT);
+    fn canvas_action(&mut self, action: Action) {
         let order = self.region_order();
         let target = self.selection.target();
-        let with_region = |f: &dyn Fn(usize) -> Edit| target.map(f);
-        let edit = match k.code {
-            KeyCode::Char('j') | KeyCode::Down if !shift => {
-                self.select_step(&order, 1);
-                None
-            }
-            KeyCode::Char('k') | KeyCode::Up if !shift => {
-                self.select_step(&order, -1);
-                None
-            }
-            KeyCode::Char('g') => {
-                self.selection = Selection::Global;
-                None
-            }
-            KeyCode::Char('H') | KeyCode::Left => with_region(&|i| Edit::Move(i, Direction::Left)),
-            KeyCode::Char('L') | KeyCode::Right => {
-                with_region(&|i| Edit::Move(i, Direction::Right))
-            }
-            KeyCode::Char('K') | KeyCode::Up => with_region(&|i| Edit::Move(i, Direction::Up)),
-            KeyCode::Char('J') | KeyCode::Down => with_region(&|i| Edit::Move(i, Direction::Down)),
-            KeyCode::Char('o') => with_region(&|i| Edit::CycleOffset(i, 1)),
-            KeyCode::Char('O') => with_region(&|i| Edit::CycleOffset(i, -1)),
-            KeyCode::Char('a') => with_region(&|i| Edit::CycleArea(i, 1)),
-            KeyCode::Char('A') => with_region(&|i| Edit::CycleArea(i, -1)),
-            KeyCode::Char('+') | KeyCode::Char('=') => with_region(&|i| Edit::Distance(i, -0.5)),
-            KeyCode::Char('-') => with_region(&|i| Edit::Distance(i, 0.5)),
-            KeyCode::Char('n') => {
+        let region_edit = |i: usize| match action {
+            Action::MoveLeft => Some(Edit::Move(i, Direction::Left)),
+            Action::MoveRight => Some(Edit::Move(i, Direction::Right)),
+            Action::MoveUp => Some(Edit::Move(i, Direction::Up)),
+            Action::MoveDown => Some(Edit::Move(i, Direction::Down)),
+            Action::NextOffset => Some(Edit::CycleOffset(i, 1)),
+            Action::PreviousOffset => Some(Edit::CycleOffset(i, -1)),
+            Action::NextArea => Some(Edit::CycleArea(i, 1)),
+            Action::PreviousArea => Some(Edit::CycleArea(i, -1)),
+            Action::Nearer => Some(Edit::Distance(i, -0.5)),
+            Action::Farther => Some(Edit::Distance(i, 0.5)),
+            Action::Duplicate => Some(Edit::Duplicate(i)),
+            Action::Delete => Some(Edit::Delete(i)),
+            _ => None,
+        };
+        match action {
+            Action::SelectNext => self.select_step(&order, 1),
+            Action::SelectPrevious => self.select_step(&order, -1),
+            Action::SelectGlobal => self.selection = Selection::Global,
+            Action::NewRegion => {
                 self.edit(Edit::NewRegion);
                 self.selection = Selection::Region(self.canvas().regions.len().saturating_sub(1));
-                return vec![];
             }
-            KeyCode::Char('d') => with_region(&Edit::Duplicate),
-            KeyCode::Char('x') | KeyCode::Delete => with_region(&Edit::Delete),
-            KeyCode::Char('c') => {
+            Action::Colour => {
                 let current = match target {
                     Some(i) => self.canvas().regions.get(i).map(|r| r.color),
                     None => self.canvas().global.as_ref().map(|g| g.color),
@@ -737,9 +737,8 @@ impl App {
                     query: String::new(),
                     choice,
                 });
-                None
             }
-            KeyCode::Char('e') | KeyCode::Enter => {
+            Action::Edit => {
                 let buffer =
                     TextInput::new(edit::field_text(self.canvas(), target, Field::Description));
                 self.overlay = Some(Overlay::Field {
@@ -747,24 +746,23 @@ impl App {
                     field: Field::Description,
                     buffer,
                 });
-                None
             }
-            _ => None,
-        };
-        if let Some(e) = edit {
-            self.edit(e);
-            self.clamp_selection();
-        } else if target.is_none()
-            && matches!(
-                k.code,
-                KeyCode::Char(
-                    'H' | 'J' | 'K' | 'L' | 'o' | 'O' | 'a' | 'A' | '+' | '-' | 'd' | 'x'
-                )
-            )
-        {
-            self.status = "select a region first (j/k)".into();
+            _ => match target {
+                Some(i) => {
+                    if let Some(e) = region_edit(i) {
+                        self.edit(e);
+                        self.clamp_selection();
+                    }
+                }
+                None => {
+                    let select = self
+                        .keymap
+                        .short(Action::SelectNext, false)
+                        .unwrap_or_default();
+                    self.status = format!("select a region first ({select})");
+                }
+            },
         }
-        vec![]
     }
 
     fn select_step(&mut self, order: &[usize], step: i32) {
@@ -778,7 +776,20 @@ impl App {
     fn overlay_key(&mut self, overlay: Overlay, k: KeyEvent) -> Vec<Command> {
         let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
         match overlay {
-            Overlay::Help => {} // any key closes it
+            Overlay::Help { scroll } => {
+                // Arrows, j/k and PgUp/PgDn scroll; any other key closes it.
+                let last = self.keymap.help().len().saturating_sub(1);
+                let scroll = match k.code {
+                    KeyCode::Down | KeyCode::Char('j') => scroll + 1,
+                    KeyCode::Up | KeyCode::Char('k') => scroll.saturating_sub(1),
+                    KeyCode::PageDown | KeyCode::Char(' ') => scroll + 10,
+                    KeyCode::PageUp => scroll.saturating_sub(10),
+                    _ => return vec![],
+                };
+                self.overlay = Some(Overlay::Help {
+                    scroll: scroll.min(last),
+                });
+            }
             Overlay::Field {
                 target,
                 field,
@@ -945,7 +956,14 @@ impl App {
                 }
             },
             None => match k.code {
-                KeyCode::Esc | KeyCode::Char('s') | KeyCode::Char('q') => next = None,
+                _ if k.code == KeyCode::Esc
+                    || matches!(
+                        self.keymap.action(&k, None, false),
+                        Some(Action::Settings | Action::Quit)
+                    ) =>
+                {
+                    next = None
+                }
                 KeyCode::Up | KeyCode::Char('k') => {
                     next = Some(Overlay::Settings {
                         row: row.saturating_sub(1),
@@ -1251,6 +1269,56 @@ mod tests {
         press(&mut app, KeyCode::Char('x'));
         press(&mut app, KeyCode::Char('x'));
         assert_eq!(app.canvas().regions.len(), n);
+    }
+
+    #[test]
+    fn rebound_keys_drive_the_same_actions_and_old_keys_stop() {
+        let mut app = with_models();
+        reply(&mut app, &dragon_reply());
+        let overrides = toml::from_str("undo = \"f3\"\nrender = []\nnext_pane = \"ctrl-l\"")
+            .unwrap();
+        app.keymap = Keymap::with_overrides(&overrides, std::path::Path::new("c.toml")).unwrap();
+        press(&mut app, KeyCode::Tab);
+        assert_eq!(app.focus, Focus::Chat, "Tab is no longer bound");
+        ctrl(&mut app, 'l');
+        assert_eq!(app.focus, Focus::Canvas);
+        press(&mut app, KeyCode::Char('J'));
+        assert_eq!(app.versions.number(), 2);
+        press(&mut app, KeyCode::Char('u'));
+        assert_eq!(app.versions.number(), 2, "u is no longer undo");
+        press(&mut app, KeyCode::F(3));
+        assert_eq!(app.versions.number(), 1);
+        assert!(press(&mut app, KeyCode::Char('r')).is_empty());
+        assert!(ctrl(&mut app, 'r').is_empty());
+    }
+
+    #[test]
+    fn page_keys_scroll_the_chat_even_while_typing() {
+        let mut app = with_models();
+        press(&mut app, KeyCode::PageUp);
+        assert_eq!(app.chat_scroll, 10);
+        press(&mut app, KeyCode::PageDown);
+        assert_eq!(app.chat_scroll, 0);
+        assert!(app.input.is_empty());
+    }
+
+    #[test]
+    fn clicks_focus_and_select_but_wait_for_an_open_overlay() {
+        let mut app = with_models();
+        reply(&mut app, &dragon_reply());
+        app.click(Some(Hit::Select(Selection::Region(1))));
+        assert_eq!((app.focus, app.selection), (Focus::Canvas, Selection::Region(1)));
+        app.click(None);
+        assert_eq!(app.focus, Focus::Canvas);
+        press(&mut app, KeyCode::Char('c'));
+        app.click(Some(Hit::Pane(Focus::Chat)));
+        assert!(matches!(app.overlay, Some(Overlay::Colors { .. })));
+        press(&mut app, KeyCode::Esc);
+        press(&mut app, KeyCode::Char('?'));
+        app.click(Some(Hit::Pane(Focus::Chat)));
+        assert_eq!((app.overlay.is_none(), app.focus), (true, Focus::Canvas));
+        app.click(Some(Hit::Pane(Focus::Chat)));
+        assert_eq!(app.focus, Focus::Chat);
     }
 
     #[test]

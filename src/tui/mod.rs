@@ -5,6 +5,7 @@
 pub mod app;
 pub mod edit;
 pub mod input;
+pub mod keymap;
 pub mod preview;
 pub mod settings;
 pub mod theme;
@@ -18,7 +19,7 @@ use std::time::Duration;
 use candle_core::{DType, Device};
 use ratatui::crossterm::event::{
     self, DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
-    Event, KeyCode, KeyEventKind, KeyModifiers, MouseEventKind,
+    Event, KeyCode, KeyEventKind, KeyModifiers, MouseButton, MouseEventKind,
 };
 use ratatui::crossterm::execute;
 
@@ -55,6 +56,8 @@ pub struct TuiOptions {
     /// Capture the mouse (wheel scrolls the chat). Off by default: capture stops the terminal's own
     /// select-to-copy.
     pub mouse: bool,
+    /// Which keys do what (defaults with the config file's `[keys]`).
+    pub keymap: keymap::Keymap,
 }
 
 /// The image protocol for the preview. Outside tmux the terminal is asked (escape sequences; needs
@@ -140,6 +143,7 @@ pub fn run(opts: TuiOptions) -> Result<(), CliError> {
             app
         }
     };
+    app.keymap = opts.keymap.clone();
     app.status = format!("session {}", opts.session.display());
     let mut terminal = enter(opts.mouse)
         .map_err(|e| CliError::runtime(format!("cannot set up the terminal: {e}")))?;
@@ -169,10 +173,11 @@ fn event_loop(
     let mut rendered = 0usize;
     let mut saved = String::new();
     let mut session_path = opts.session.clone();
+    let mut hits = ui::Hits::default();
     loop {
         autosave(app, &session_path, &mut saved);
         terminal
-            .draw(|f| ui::draw(f, app, &opts.theme, cache))
+            .draw(|f| hits = ui::draw(f, app, &opts.theme, cache))
             .map_err(io)?;
         let mut commands = Vec::new();
         if event::poll(Duration::from_millis(40)).map_err(io)? {
@@ -192,6 +197,9 @@ fn event_loop(
                     Event::Mouse(m) => match m.kind {
                         MouseEventKind::ScrollUp => app.scroll_chat(3),
                         MouseEventKind::ScrollDown => app.scroll_chat(-3),
+                        MouseEventKind::Down(MouseButton::Left) => {
+                            app.click(hits.at(m.column, m.row))
+                        }
                         _ => {}
                     },
                     Event::Resize(..) => terminal.clear().map_err(io)?,
@@ -291,6 +299,7 @@ fn open_session(app: &mut App, current: &mut PathBuf, path: &std::path::Path, sa
     match opened {
         Ok(mut next) => {
             next.status = format!("session {}", path.display());
+            next.keymap = app.keymap.clone();
             *app = next;
             *current = path.to_owned();
             saved.clear();

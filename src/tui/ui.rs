@@ -8,9 +8,12 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
-use super::app::{color_matches, Activity, App, ChatEntry, Focus, Overlay, Selection, Speaker};
+use super::app::{
+    color_matches, Activity, App, ChatEntry, Focus, Hit, Overlay, Selection, Speaker,
+};
 use super::edit::{field_text, region_name, Field};
 use super::input::TextInput;
+use super::keymap::{Action, HelpRow};
 use super::preview::{HalfBlocks, Picture, PreviewCache};
 use super::settings::Row;
 use super::theme::Theme;
@@ -21,15 +24,36 @@ use crate::render::pipeline::Stage;
 /// Below this width the panes become tabs.
 pub const WIDE: u16 = 100;
 
-/// Draws the whole screen.
-pub fn draw(f: &mut Frame, app: &App, theme: &Theme, cache: &mut PreviewCache) {
+/// The clickable parts of the last frame; later entries lie on top of earlier ones.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Hits(Vec<(Rect, Hit)>);
+
+impl Hits {
+    fn add(&mut self, area: Rect, hit: Hit) {
+        self.0.push((area, hit));
+    }
+
+    /// What lies at column `x`, row `y`.
+    pub fn at(&self, x: u16, y: u16) -> Option<Hit> {
+        let point = ratatui::layout::Position { x, y };
+        self.0
+            .iter()
+            .rev()
+            .find(|(r, _)| r.contains(point))
+            .map(|&(_, h)| h)
+    }
+}
+
+/// Draws the whole screen and says where its clickable parts are.
+pub fn draw(f: &mut Frame, app: &App, theme: &Theme, cache: &mut PreviewCache) -> Hits {
     let area = f.area();
+    let mut hits = Hits::default();
     if area.width < 40 || area.height < 12 {
         f.render_widget(
             Paragraph::new("omost: make the terminal at least 40×12").style(theme.text),
             area,
         );
-        return;
+        return hits;
     }
     let [main, status] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
     if area.width >= WIDE {
@@ -39,22 +63,26 @@ pub fn draw(f: &mut Frame, app: &App, theme: &Theme, cache: &mut PreviewCache) {
             Constraint::Percentage(28),
         ])
         .areas(main);
+        hits.add(chat, Hit::Pane(Focus::Chat));
+        hits.add(canvas, Hit::Pane(Focus::Canvas));
+        hits.add(preview, Hit::Pane(Focus::Preview));
         draw_chat(f, app, theme, chat);
-        draw_canvas(f, app, theme, canvas);
+        draw_canvas(f, app, theme, canvas, &mut hits);
         draw_preview(f, app, theme, preview, cache);
     } else {
         let [tabs, pane] =
             Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(main);
-        draw_tabs(f, app, theme, tabs);
+        draw_tabs(f, app, theme, tabs, &mut hits);
+        hits.add(pane, Hit::Pane(app.focus));
         match app.focus {
             Focus::Chat => draw_chat(f, app, theme, pane),
-            Focus::Canvas => draw_canvas(f, app, theme, pane),
+            Focus::Canvas => draw_canvas(f, app, theme, pane, &mut hits),
             Focus::Preview => draw_preview(f, app, theme, pane, cache),
         }
     }
     draw_status(f, app, theme, status);
     match &app.overlay {
-        Some(Overlay::Help) => draw_help(f, theme, area),
+        Some(Overlay::Help { scroll }) => draw_help(f, app, theme, area, *scroll),
         Some(Overlay::Field {
             target,
             field,
@@ -67,6 +95,7 @@ pub fn draw(f: &mut Frame, app: &App, theme: &Theme, cache: &mut PreviewCache) {
         Some(Overlay::Sessions { items, choice }) => draw_sessions(f, theme, area, items, *choice),
         None => {}
     }
+    hits
 }
 
 fn pane_block<'a>(title: String, focused: bool, theme: &Theme) -> Block<'a> {
@@ -84,7 +113,20 @@ fn pane_block<'a>(title: String, focused: bool, theme: &Theme) -> Block<'a> {
         ))
 }
 
-fn draw_tabs(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
+fn draw_tabs(f: &mut Frame, app: &App, theme: &Theme, area: Rect, hits: &mut Hits) {
+    let mut x = area.x;
+    for (name, focus) in [
+        ("Chat", Focus::Chat),
+        ("Canvas", Focus::Canvas),
+        ("Preview", Focus::Preview),
+    ] {
+        let width = name.len() as u16 + 2;
+        hits.add(
+            Rect::new(x, area.y, width, 1).intersection(area),
+            Hit::Pane(focus),
+        );
+        x += width + 1;
+    }
     let tab = |name: &str, focus: Focus| {
         let style = if app.focus == focus {
             theme.focus.add_modifier(Modifier::REVERSED)
@@ -99,7 +141,10 @@ fn draw_tabs(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         tab("Canvas", Focus::Canvas),
         Span::raw(" "),
         tab("Preview", Focus::Preview),
-        Span::styled("   Tab switches", theme.dim),
+        Span::styled(
+            format!("   {} switches", key_for(app, Action::NextPane)),
+            theme.dim,
+        ),
     ]);
     f.render_widget(Paragraph::new(line), area);
 }
@@ -170,12 +215,13 @@ fn reply_text(entry: &ChatEntry) -> String {
 fn chat_lines(app: &App, theme: &Theme, width: usize) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
     if app.chat.is_empty() {
+        let (pane, render) = (key_for(app, Action::NextPane), key_for(app, Action::Render));
         let hint = match (&app.models.llm, app.models.llm_loading) {
-            (Some(_), _) => "Describe a picture and press Enter. The LLM writes a canvas; edit it in the canvas pane (Tab), render with r.",
-            (None, true) => "The LLM is loading…",
-            (None, false) => "No LLM configured: start with --llm MODEL.gguf. You can still edit the canvas (Tab) and render it.",
+            (Some(_), _) => format!("Describe a picture and press Enter. The LLM writes a canvas; edit it in the canvas pane ({pane}), render with {render}."),
+            (None, true) => "The LLM is loading…".into(),
+            (None, false) => format!("No LLM configured: start with --llm MODEL.gguf. You can still edit the canvas ({pane}) and render it."),
         };
-        for l in wrap(hint, width) {
+        for l in wrap(&hint, width) {
             lines.push(Line::styled(l, theme.dim));
         }
     }
@@ -278,7 +324,7 @@ fn input_lines_with_cursor(
     lines.into_iter().skip(skip).collect()
 }
 
-fn draw_canvas(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
+fn draw_canvas(f: &mut Frame, app: &App, theme: &Theme, area: Rect, hits: &mut Hits) {
     let canvas = app.canvas();
     let focused = app.focus == Focus::Canvas && app.overlay.is_none();
     let title = format!(
@@ -305,8 +351,8 @@ fn draw_canvas(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         Constraint::Min(1),
     ])
     .areas(inner);
-    draw_grid(f, app, theme, grid);
-    draw_region_list(f, app, theme, list);
+    draw_grid(f, app, theme, grid, hits);
+    draw_region_list(f, app, theme, list, hits);
     draw_details(f, app, theme, details);
 }
 
@@ -321,7 +367,7 @@ fn grid_size(area: Rect, aspect: f64) -> (u16, u16) {
     ((w.floor() as u16).max(3), (h.floor() as u16).max(3))
 }
 
-fn draw_grid(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
+fn draw_grid(f: &mut Frame, app: &App, theme: &Theme, area: Rect, hits: &mut Hits) {
     let canvas = app.canvas();
     let aspect = app.settings.width as f64 / app.settings.height as f64;
     let (w, h) = grid_size(area, aspect);
@@ -337,6 +383,21 @@ fn draw_grid(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         Selection::Region(i) => Some(i),
         Selection::Global => None,
     };
+    // Clicks: each row's runs of one region (the global description where none).
+    for row in 0..h {
+        let mut start = 0;
+        for col in 1..=w {
+            let here = map.at(start as usize, row as usize);
+            if col == w || map.at(col as usize, row as usize) != here {
+                let selection = here.map_or(Selection::Global, Selection::Region);
+                hits.add(
+                    Rect::new(x0 + start, area.y + row, col - start, 1),
+                    Hit::Select(selection),
+                );
+                start = col;
+            }
+        }
+    }
     let buf = f.buffer_mut();
     for row in 0..h {
         for col in 0..w {
@@ -393,7 +454,7 @@ fn draw_grid(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     }
 }
 
-fn draw_region_list(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
+fn draw_region_list(f: &mut Frame, app: &App, theme: &Theme, area: Rect, hits: &mut Hits) {
     let canvas = app.canvas();
     let mut lines = Vec::new();
     let global_color = canvas
@@ -407,7 +468,12 @@ fn draw_region_list(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         .global
         .as_ref()
         .map(|g| g.description.clone())
-        .unwrap_or_else(|| "(no global description: e edits it)".into());
+        .unwrap_or_else(|| {
+            format!(
+                "(no global description: {} edits it)",
+                key_for(app, Action::Edit)
+            )
+        });
     lines.push(Line::from(vec![
         Span::styled(marker(g_sel), theme.focus),
         Span::styled("■ ", Style::default().fg(theme.color(global_color))),
@@ -439,6 +505,15 @@ fn draw_region_list(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         Selection::Region(i) => 1 + app.region_order().iter().position(|&j| j == i).unwrap_or(0),
     };
     let skip = (selected_line + 1).saturating_sub(area.height as usize);
+    let items = std::iter::once(Selection::Global)
+        .chain(app.region_order().into_iter().map(Selection::Region))
+        .skip(skip);
+    for (row, selection) in (area.y..area.bottom()).zip(items) {
+        hits.add(
+            Rect::new(area.x, row, area.width, 1),
+            Hit::Select(selection),
+        );
+    }
     f.render_widget(
         Paragraph::new(lines.into_iter().skip(skip).collect::<Vec<_>>()),
         area,
@@ -544,10 +619,16 @@ fn draw_preview(f: &mut Frame, app: &App, theme: &Theme, area: Rect, cache: &mut
                 let aspect = s.width as f64 / s.height as f64;
                 let blocks = Picture::from_sketch(&sketch).half_blocks(picture.width as usize, picture.height as usize, aspect);
                 draw_half_blocks(f, theme, picture, &blocks);
-                caption_text = format!("colour sketch · r renders\n{caption_text}");
+                let render = key_for(app, Action::Render);
+                caption_text = format!("colour sketch · {render} renders\n{caption_text}");
             }
             Err(_) => f.render_widget(
-                Paragraph::new("No canvas yet: chat with the LLM, or add a global description (Tab to the canvas, g, e).")
+                Paragraph::new(format!(
+                    "No canvas yet: chat with the LLM, or add a global description ({} to the canvas, {}, {}).",
+                    key_for(app, Action::NextPane),
+                    key_for(app, Action::SelectGlobal),
+                    key_for(app, Action::Edit)
+                ))
                     .style(theme.dim)
                     .wrap(Wrap { trim: true }),
                 picture,
@@ -584,17 +665,66 @@ fn activity_text(app: &App) -> String {
     }
 }
 
+/// The shortest key for `action` outside text input, or `–` when it has none.
+fn key_for(app: &App, action: Action) -> String {
+    app.keymap
+        .short(action, false)
+        .unwrap_or_else(|| "–".into())
+}
+
+/// The keys that matter in the focused pane, read from the keymap.
+fn status_hints(app: &App) -> String {
+    use Action::*;
+    let groups: &[(&str, &[Action])] = match app.focus {
+        Focus::Chat => &[
+            ("next pane", &[NextPane]),
+            ("render", &[Render]),
+            ("help", &[Help]),
+        ],
+        Focus::Canvas => &[
+            ("select", &[SelectNext, SelectPrevious]),
+            ("move", &[MoveLeft, MoveDown, MoveUp, MoveRight]),
+            ("offset", &[NextOffset]),
+            ("area", &[NextArea]),
+            ("depth", &[Nearer, Farther]),
+            ("colour", &[Colour]),
+            ("edit", &[Edit]),
+            ("new/dup/del", &[NewRegion, Duplicate, Delete]),
+            ("undo/redo", &[Undo, Redo]),
+            ("render", &[Render]),
+            ("help", &[Help]),
+        ],
+        Focus::Preview => &[
+            ("images", &[PreviousImage, NextImage]),
+            ("settings", &[Settings]),
+            ("render", &[Render]),
+            ("help", &[Help]),
+        ],
+    };
+    let typing = app.focus == Focus::Chat;
+    let mut hints: Vec<String> = Vec::new();
+    if typing {
+        hints.push("Enter send".into());
+    }
+    for (label, actions) in groups {
+        let keys: Vec<String> = actions
+            .iter()
+            .filter_map(|&a| app.keymap.short(a, typing))
+            .collect();
+        if !keys.is_empty() {
+            hints.push(format!("{} {label}", keys.join("/")));
+        }
+    }
+    hints.join(" · ")
+}
+
 fn draw_status(f: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     let model = |m: &Option<String>, loading: bool, name: &str| match (m, loading) {
         (Some(d), _) => format!("{name} {d}"),
         (None, true) => format!("{name} loading…"),
         (None, false) => format!("{name} –"),
     };
-    let hints = match app.focus {
-        Focus::Chat => "Enter send · Tab canvas · Ctrl-R render · ? help",
-        Focus::Canvas => "j/k select · HJKL move · o offset · a area · +/- depth · c colour · e edit · n/d/x · u/U undo · r render · ? help",
-        Focus::Preview => "[ ] images · s settings · r render · ? help",
-    };
+    let hints = status_hints(app);
     let activity = activity_text(app);
     let middle = if !activity.is_empty() {
         activity
@@ -626,57 +756,36 @@ fn centered(area: Rect, width: u16, height: u16) -> Rect {
 }
 
 /// Every key, for the help overlay.
-pub const HELP: &[(&str, &str)] = &[
-    ("Tab / Shift-Tab", "next / previous pane"),
-    ("Esc", "stop the reply or the render"),
-    ("Ctrl-C", "stop what runs; twice when idle to quit"),
-    ("Ctrl-R, r", "render the current canvas"),
-    ("Enter · Ctrl-J, Alt-Enter", "send · new line (chat)"),
-    ("Up (empty input)", "edit the last message"),
-    (
-        "Ctrl-T · Ctrl-N",
-        "retry the last reply · new chat (the canvas stays)",
-    ),
-    ("PgUp/PgDn · End", "scroll the chat · follow new text"),
-    ("j/k, ↓/↑ · g", "select region · the global description"),
-    ("H/J/K/L, ←↓↑→", "move the region on the 3×3 grid"),
-    ("o/O · a/A", "next/previous offset · area"),
-    ("+ / -", "nearer / farther"),
-    ("c", "colour (type to search, Enter picks)"),
-    (
-        "e, Enter",
-        "edit the text fields (Tab next field, Enter saves)",
-    ),
-    ("n · d · x", "new · duplicate · delete region"),
-    ("u · U, Ctrl-Y", "undo · redo"),
-    ("Y", "copy the canvas code (OSC 52)"),
-    (
-        "Alt-↑/↓ · y, Alt-y",
-        "choose a message · copy it (the last reply if none chosen)",
-    ),
-    (
-        "←→ Home End, Ctrl-A/E/W/U/K",
-        "move and delete in the message or a field",
-    ),
-    ("[ / ]", "previous / next image"),
-    (
-        "s",
-        "render settings (size, steps, CFG, seed, sampler, negative, hi-res)",
-    ),
-    ("q", "quit (outside the chat input)"),
-];
-
-fn draw_help(f: &mut Frame, theme: &Theme, area: Rect) {
-    let rect = centered(area, 72, HELP.len() as u16 + 4);
+fn draw_help(f: &mut Frame, app: &App, theme: &Theme, area: Rect, scroll: usize) {
+    let rows = app.keymap.help();
+    // Above the status bar, which keeps showing what runs.
+    let above_status = Rect {
+        height: area.height.saturating_sub(1),
+        ..area
+    };
+    let rect = centered(above_status, 84, rows.len() as u16 + 2);
     f.render_widget(Clear, rect);
-    let block = pane_block("Keys · any key closes".into(), true, theme);
-    let lines: Vec<Line> = HELP
+    let visible = rect.height.saturating_sub(2) as usize;
+    let scroll = scroll.min(rows.len().saturating_sub(visible));
+    let more = if scroll + visible < rows.len() {
+        " · j/k scroll"
+    } else {
+        ""
+    };
+    let block = pane_block(
+        format!("Keys{more} · any other key closes · rebind in [keys] of config.toml"),
+        true,
+        theme,
+    );
+    let lines: Vec<Line> = rows
         .iter()
-        .map(|(k, d)| {
-            Line::from(vec![
-                Span::styled(format!("{k:>26}  "), theme.focus),
+        .skip(scroll)
+        .map(|row| match row {
+            HelpRow::Heading(h) => Line::from(Span::styled(format!("  {h}"), theme.title)),
+            HelpRow::Keys(k, d) => Line::from(vec![
+                Span::styled(format!("{k:>28}  "), theme.focus),
                 Span::styled(d.to_string(), theme.text),
-            ])
+            ]),
         })
         .collect();
     f.render_widget(Paragraph::new(lines).block(block), rect);
