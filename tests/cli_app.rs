@@ -39,6 +39,14 @@ fn bad_config_theme_or_no_terminal_are_one_line_errors() {
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("--width"), "{err}");
 
+    std::fs::write(&config, "[keys]\nrender = \"c\"\n").unwrap();
+    let (code, err) = omost(&[], &dir);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("config.toml: [keys] c is bound to both render and colour"),
+        "{err}"
+    );
+
     // A good config, but no terminal (the test's stdout is a pipe).
     std::fs::write(&config, "theme = \"light\"\nwidth = 1024\n").unwrap();
     let (code, err) = omost(&[], &dir);

@@ -230,7 +230,10 @@ fn chat_edit_render_quit_in_tmux() {
     tmux.wait_for("F10  quit", Duration::from_secs(5));
     tmux.keys(&["x", "q"]);
     std::thread::sleep(Duration::from_millis(300));
-    assert!(!tmux.screen(false).contains("OMOST-EXITED-"), "q is no longer quit");
+    assert!(
+        !tmux.screen(false).contains("OMOST-EXITED-"),
+        "q is no longer quit"
+    );
     tmux.keys(&["F10"]);
     let s = tmux.wait_for("OMOST-EXITED-", Duration::from_secs(10));
     assert!(s.contains("OMOST-EXITED-0"), "{s}");

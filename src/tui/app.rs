@@ -1275,8 +1275,8 @@ mod tests {
     fn rebound_keys_drive_the_same_actions_and_old_keys_stop() {
         let mut app = with_models();
         reply(&mut app, &dragon_reply());
-        let overrides = toml::from_str("undo = \"f3\"\nrender = []\nnext_pane = \"ctrl-l\"")
-            .unwrap();
+        let overrides =
+            toml::from_str("undo = \"f3\"\nrender = []\nnext_pane = \"ctrl-l\"").unwrap();
         app.keymap = Keymap::with_overrides(&overrides, std::path::Path::new("c.toml")).unwrap();
         press(&mut app, KeyCode::Tab);
         assert_eq!(app.focus, Focus::Chat, "Tab is no longer bound");
@@ -1307,7 +1307,10 @@ mod tests {
         let mut app = with_models();
         reply(&mut app, &dragon_reply());
         app.click(Some(Hit::Select(Selection::Region(1))));
-        assert_eq!((app.focus, app.selection), (Focus::Canvas, Selection::Region(1)));
+        assert_eq!(
+            (app.focus, app.selection),
+            (Focus::Canvas, Selection::Region(1))
+        );
         app.click(None);
         assert_eq!(app.focus, Focus::Canvas);
         press(&mut app, KeyCode::Char('c'));
