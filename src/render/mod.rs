@@ -9,6 +9,7 @@ pub mod image;
 pub mod layers;
 pub mod metadata;
 pub mod noise;
+pub mod noise_file;
 pub mod pipeline;
 pub mod regions;
 pub mod sampler;
