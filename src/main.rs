@@ -34,7 +34,8 @@ struct AppArgs {
     /// local cache.
     #[arg(long, value_name = "PATH")]
     sdxl: Option<String>,
-    /// Start from this canvas (LLM reply, canvas code or canvas JSON).
+    /// Start from this canvas (LLM reply, canvas code, canvas JSON, or a PNG made by omost: its canvas
+    /// and settings).
     #[arg(long, value_name = "FILE")]
     canvas: Option<String>,
     /// Colour theme: dark (default), light, high-contrast, or NAME.toml in ~/.config/omost-tui/themes/.
@@ -112,57 +113,67 @@ enum Command {
 
 #[derive(clap::Args)]
 struct RenderArgs {
-    /// LLM reply, canvas code or canvas JSON; `-` for stdin.
+    /// LLM reply, canvas code or canvas JSON (`-` for stdin); or a PNG written by omost, whose canvas
+    /// and settings are used (every option below overrides the PNG's).
     canvas: String,
     /// SDXL weights: a diffusers folder, a single-file .safetensors, or a Hugging Face repo id in the
-    /// local cache.
+    /// local cache [default: the PNG's].
     #[arg(long)]
-    sdxl: String,
+    sdxl: Option<String>,
     /// Output PNG.
     #[arg(short, long)]
     output: PathBuf,
-    /// Image width in pixels (multiple of 64).
-    #[arg(long, default_value_t = 896)]
-    width: usize,
-    /// Image height in pixels (multiple of 64).
-    #[arg(long, default_value_t = 1152)]
-    height: usize,
-    /// Sampling steps.
-    #[arg(long, default_value_t = 25)]
-    steps: usize,
-    /// Classifier-free guidance scale.
-    #[arg(long, default_value_t = 5.0)]
-    cfg: f64,
-    /// Noise seed (the same seed gives the same image on any device).
-    #[arg(long, default_value_t = 12345)]
-    seed: u64,
-    /// Negative prompt.
-    #[arg(long, default_value = omost_tui::render::pipeline::DEFAULT_NEGATIVE)]
-    negative: String,
-    /// Sampler.
-    #[arg(long, value_enum, default_value_t = SamplerArg::DpmPp2m)]
-    sampler: SamplerArg,
-    /// Hi-res fix: upscale by this factor and denoise again (1 = off).
-    #[arg(long, default_value_t = 1.0)]
-    hires_scale: f64,
-    /// Hi-res fix steps.
-    #[arg(long, default_value_t = 20)]
-    hires_steps: usize,
-    /// Hi-res fix denoising strength.
-    #[arg(long, default_value_t = 0.4)]
-    hires_denoise: f64,
-    /// Start from the blurred canvas colour sketch, denoising this much (e.g. 0.95).
+    /// Image width in pixels (multiple of 64) [default: 896].
+    #[arg(long)]
+    width: Option<usize>,
+    /// Image height in pixels (multiple of 64) [default: 1152].
+    #[arg(long)]
+    height: Option<usize>,
+    /// Sampling steps [default: 25].
+    #[arg(long)]
+    steps: Option<usize>,
+    /// Classifier-free guidance scale [default: 5].
+    #[arg(long)]
+    cfg: Option<f64>,
+    /// Noise seed; the same seed gives the same image on any device [default: 12345].
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Negative prompt [default: "lowres, bad anatomy, bad hands, cropped, worst quality"].
+    #[arg(long)]
+    negative: Option<String>,
+    /// Sampler [default: dpmpp-2m].
+    #[arg(long, value_enum)]
+    sampler: Option<SamplerArg>,
+    /// Hi-res fix: upscale by this factor and denoise again (1 = off) [default: 1].
+    #[arg(long)]
+    hires_scale: Option<f64>,
+    /// Hi-res fix steps [default: 20].
+    #[arg(long)]
+    hires_steps: Option<usize>,
+    /// Hi-res fix denoising strength [default: 0.4].
+    #[arg(long)]
+    hires_denoise: Option<f64>,
+    /// Start from the blurred canvas colour sketch, denoising this much (e.g. 0.95; 0 = off).
     #[arg(long, value_name = "STRENGTH")]
     from_sketch: Option<f64>,
-    /// Pooled text vector: CLIP-G's projected embedding (as SDXL was trained) or Omost's unprojected one.
-    #[arg(long, value_enum, default_value_t = PooledArg::Projected)]
-    pooled: PooledArg,
+    /// Pooled text vector: CLIP-G's projected embedding (as SDXL was trained) or Omost's unprojected
+    /// one [default: projected].
+    #[arg(long, value_enum)]
+    pooled: Option<PooledArg>,
     /// auto, cpu, cuda or cuda:N.
     #[arg(long, default_value = "auto")]
     device: String,
-    /// f32, f16 or bf16 (default: f32 on the CPU, f16 on a GPU; the VAE runs in f32 or bf16).
+    /// f32, f16 or bf16 (default: the PNG's on the same device, else f32 on the CPU and f16 on a GPU;
+    /// the VAE runs in f32 or bf16).
     #[arg(long)]
     dtype: Option<String>,
+    /// Start sampling from this noise instead of the seed's: float32 [1, 4, H/8, W/8] in a .npy file or
+    /// a safetensors file (key `noise`, or its only tensor). The start is noise × the first σ.
+    #[arg(long, value_name = "FILE")]
+    noise: Option<PathBuf>,
+    /// Write the noise this render starts from to FILE (.npy, or safetensors for any other name).
+    #[arg(long, value_name = "FILE")]
+    save_noise: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -309,6 +320,8 @@ fn tui(a: AppArgs) -> CliResult {
         .unwrap_or_else(|| omost_tui::config::config_dir().join("config.toml"));
     let cfg = omost_tui::config::Config::load(&config_path, a.config.is_some())
         .map_err(CliError::input)?;
+    // Flags win over an opened PNG's settings, which win over the config file's.
+    let flag_settings = (a.width, a.height, a.steps, a.seed);
     let a = AppArgs {
         llm: a.llm.or(cfg.llm),
         sdxl: a.sdxl.or(cfg.sdxl),
@@ -339,7 +352,17 @@ fn tui(a: AppArgs) -> CliResult {
         &config_path,
     )
     .map_err(CliError::input)?;
-    let canvas = a.canvas.as_deref().map(canvas_cmd::load).transpose()?;
+    let (canvas, opened) = match a.canvas.as_deref() {
+        Some(path) => {
+            let (canvas, png) = canvas_cmd::load_source(path)?;
+            let stored = png
+                .map(|bytes| omost_tui::render::metadata::read_render(&bytes))
+                .transpose()
+                .map_err(|e| CliError::input(format!("{path}: {e}")))?;
+            (Some(canvas), stored)
+        }
+        None => (None, None),
+    };
     let device = render_cmd::parse_device(a.device.as_deref().unwrap_or("auto"))?;
     let dtype = render_cmd::parse_dtype(a.dtype.as_deref(), &device)?;
     let themes = omost_tui::config::config_dir().join("themes");
@@ -349,13 +372,28 @@ fn tui(a: AppArgs) -> CliResult {
         omost_tui::tui::truecolor(),
     )
     .map_err(CliError::input)?;
-    let defaults = RenderSettings::default();
-    let settings = RenderSettings {
-        width: a.width.unwrap_or(defaults.width),
-        height: a.height.unwrap_or(defaults.height),
-        steps: a.steps.unwrap_or(defaults.steps),
-        seed: a.seed.unwrap_or(defaults.seed),
-        ..defaults
+    let settings = match &opened {
+        Some(stored) => {
+            let (width, height, steps, seed) = flag_settings;
+            let s = &stored.settings;
+            RenderSettings {
+                width: width.unwrap_or(s.width),
+                height: height.unwrap_or(s.height),
+                steps: steps.unwrap_or(s.steps),
+                seed: seed.unwrap_or(s.seed),
+                ..s.clone()
+            }
+        }
+        None => {
+            let defaults = RenderSettings::default();
+            RenderSettings {
+                width: a.width.unwrap_or(defaults.width),
+                height: a.height.unwrap_or(defaults.height),
+                steps: a.steps.unwrap_or(defaults.steps),
+                seed: a.seed.unwrap_or(defaults.seed),
+                ..defaults
+            }
+        }
     };
     render_cmd::check_settings(&settings)?;
     if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
@@ -398,6 +436,7 @@ fn tui(a: AppArgs) -> CliResult {
         session,
         mouse: a.mouse,
         keymap,
+        negative: opened.map(|s| s.negative),
         image_protocol: match a.image_protocol {
             None | Some(ImageProtocolArg::Auto) => None,
             Some(ImageProtocolArg::Kitty) => Some(ratatui_image::picker::ProtocolType::Kitty),
@@ -489,33 +528,35 @@ fn run(cli: Cli) -> CliResult {
 }
 
 fn render_options(a: RenderArgs) -> render_cmd::RenderOptions {
-    let sampler = match a.sampler {
-        SamplerArg::DpmPp2m => Sampler::DpmPp2m,
-        SamplerArg::Euler => Sampler::Euler,
-        SamplerArg::DpmPp2mSde => Sampler::DpmPp2mSde,
-    };
     render_cmd::RenderOptions {
         canvas: a.canvas,
         sdxl: a.sdxl,
         output: a.output,
-        settings: RenderSettings {
+        overrides: render_cmd::Overrides {
             width: a.width,
             height: a.height,
             steps: a.steps,
             cfg: a.cfg,
             seed: a.seed,
-            sampler,
-            hires: render_cmd::hires(a.hires_scale, a.hires_steps, a.hires_denoise),
+            negative: a.negative,
+            sampler: a.sampler.map(|s| match s {
+                SamplerArg::DpmPp2m => Sampler::DpmPp2m,
+                SamplerArg::Euler => Sampler::Euler,
+                SamplerArg::DpmPp2mSde => Sampler::DpmPp2mSde,
+            }),
+            hires_scale: a.hires_scale,
+            hires_steps: a.hires_steps,
+            hires_denoise: a.hires_denoise,
             from_sketch: a.from_sketch,
-            tiling: None,
-        },
-        negative: a.negative,
-        pooled: match a.pooled {
-            PooledArg::Projected => Pooled::Projected,
-            PooledArg::Omost => Pooled::Omost,
+            pooled: a.pooled.map(|p| match p {
+                PooledArg::Projected => Pooled::Projected,
+                PooledArg::Omost => Pooled::Omost,
+            }),
         },
         device: a.device,
         dtype: a.dtype,
+        noise: a.noise,
+        save_noise: a.save_noise,
     }
 }
 

@@ -5,15 +5,31 @@ use std::io::IsTerminal;
 use std::path::Path;
 
 use super::grid::{self, ColorMode};
-use super::output::{print_stdout, read_text, write_atomic};
+use super::output::{print_stdout, read_bytes, text_of, write_atomic};
 use super::{CliError, CliResult};
 use crate::canvas::{self, Canvas, Sketch, GRID};
+use crate::render::metadata;
 
-/// Reads a canvas from FILE (`-` for stdin), printing corrections as warnings on stderr.
+/// Reads a canvas from FILE (`-` for stdin): an LLM reply, canvas code, canvas JSON, or a PNG written by
+/// `omost render` or the terminal app (its `omost-canvas` metadata). Corrections are warnings on stderr.
 pub fn load(path: &str) -> Result<Canvas, CliError> {
-    let text = read_text(path)?;
-    let parsed = canvas::parse(&text)
-        .map_err(|e| CliError::input(format!("{}: {e}", display_name(path))))?;
+    load_source(path).map(|(canvas, _)| canvas)
+}
+
+/// Like [`load`], also returning a PNG's bytes (for the settings it carries).
+pub fn load_source(path: &str) -> Result<(Canvas, Option<Vec<u8>>), CliError> {
+    let bytes = read_bytes(path)?;
+    if metadata::is_png(&bytes) {
+        let json = metadata::read_canvas_json(&bytes)
+            .map_err(|e| CliError::input(format!("{}: {e}", display_name(path))))?;
+        return Ok((parse(path, &json)?, Some(bytes)));
+    }
+    Ok((parse(path, &text_of(path, bytes)?)?, None))
+}
+
+fn parse(path: &str, text: &str) -> Result<Canvas, CliError> {
+    let parsed =
+        canvas::parse(text).map_err(|e| CliError::input(format!("{}: {e}", display_name(path))))?;
     for w in &parsed.warnings {
         eprintln!("warning: {}: {w}", display_name(path));
     }

@@ -10,18 +10,22 @@ use crate::fsutil::{self, io_reason};
 
 use super::CliError;
 
-/// Reads `path` (`-` for stdin) as UTF-8 text with `\r\n` line ends made `\n`.
-pub fn read_text(path: &str) -> Result<String, CliError> {
-    let bytes = if path == "-" {
+/// Reads `path` (`-` for stdin) as bytes.
+pub fn read_bytes(path: &str) -> Result<Vec<u8>, CliError> {
+    if path == "-" {
         let mut buf = Vec::new();
         io::stdin()
             .read_to_end(&mut buf)
             .map_err(|e| CliError::input(format!("cannot read stdin: {e}")))?;
-        buf
+        Ok(buf)
     } else {
         fs::read(path)
-            .map_err(|e| CliError::input(format!("cannot read {path}: {}", io_reason(&e))))?
-    };
+            .map_err(|e| CliError::input(format!("cannot read {path}: {}", io_reason(&e))))
+    }
+}
+
+/// `bytes` read from `path` as UTF-8 text with `\r\n` line ends made `\n`.
+pub fn text_of(path: &str, bytes: Vec<u8>) -> Result<String, CliError> {
     let text = String::from_utf8(bytes).map_err(|e| {
         CliError::input(format!(
             "{path}: not UTF-8 text (invalid byte at offset {})",

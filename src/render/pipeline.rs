@@ -53,6 +53,13 @@ impl Pooled {
             Pooled::Omost => "omost",
         }
     }
+
+    /// The mode called `name` (see [`Pooled::name`]).
+    pub fn from_name(name: &str) -> Option<Pooled> {
+        [Pooled::Projected, Pooled::Omost]
+            .into_iter()
+            .find(|p| p.name() == name)
+    }
 }
 
 /// One condition encoded: `[1, 77·chunks, D]` tokens and the pooled vector of its first chunk.
@@ -213,6 +220,12 @@ pub enum Stage {
     Encoding,
 }
 
+/// A finished render: the image and the noise its first pass started from.
+pub struct Rendered {
+    pub image: RgbImage,
+    pub noise: Tensor,
+}
+
 /// The UNet and VAE on a device.
 pub struct Renderer {
     pub unet: UNet,
@@ -247,6 +260,21 @@ impl Renderer {
         settings: &RenderSettings,
         progress: &mut dyn FnMut(Stage) -> bool,
     ) -> Result<RgbImage, RenderError> {
+        self.render_from_noise(conditioning, sketch, settings, None, progress)
+            .map(|r| r.image)
+    }
+
+    /// Renders from `start_noise` (`[1, C, H/8, W/8]`, f32) instead of the seed's noise when given; the
+    /// seed still drives everything after the start (the SDE sampler, the hi-res pass), so a saved
+    /// noise given back reproduces the image exactly. Returns the noise the first pass started from.
+    pub fn render_from_noise(
+        &self,
+        conditioning: &Conditioning,
+        sketch: Option<&Sketch>,
+        settings: &RenderSettings,
+        start_noise: Option<&Tensor>,
+        progress: &mut dyn FnMut(Stage) -> bool,
+    ) -> Result<Rendered, RenderError> {
         let (w, h) = (settings.width, settings.height);
         if w % 64 != 0 || h % 64 != 0 || w == 0 || h == 0 {
             return Err(RenderError::Failed(format!(
@@ -268,7 +296,7 @@ impl Renderer {
             }
             _ => (None, 1.0),
         };
-        let latents = self.sample_pass(
+        let (latents, noise) = self.sample_pass(
             cond,
             initial,
             (h / f, w / f),
@@ -277,6 +305,7 @@ impl Renderer {
             settings,
             &mut rng,
             false,
+            start_noise,
             progress,
         )?;
         let mut image = self.decode(&latents, settings, progress)?;
@@ -289,7 +318,7 @@ impl Renderer {
                 return Err(RenderError::Cancelled);
             }
             let latents = self.vae.encode(&upscaled.to_tensor(&device)?)?;
-            let latents = self.sample_pass(
+            let (latents, _) = self.sample_pass(
                 cond,
                 Some(latents),
                 (hh / f, hw / f),
@@ -298,15 +327,18 @@ impl Renderer {
                 settings,
                 &mut rng,
                 true,
+                None,
                 progress,
             )?;
             image = self.decode(&latents, settings, progress)?;
         }
-        Ok(image)
+        Ok(Rendered { image, noise })
     }
 
     /// One sampling pass from `initial` (or pure noise) at `strength`, Omost's way: σ from
-    /// `karras(int(steps/strength))[-(steps+1):]`, `x = initial + noise·σ₀`.
+    /// `karras(int(steps/strength))[-(steps+1):]`, `x = initial + noise·σ₀`. The first pass may start
+    /// from `start_noise` (the seed's draw is still taken, so the stream after it is unchanged); the
+    /// hi-res pass always draws its own. Returns the latents and the noise.
     #[allow(clippy::too_many_arguments)]
     fn sample_pass(
         &self,
@@ -318,16 +350,29 @@ impl Renderer {
         settings: &RenderSettings,
         rng: &mut NoiseRng,
         hires: bool,
+        start_noise: Option<&Tensor>,
         progress: &mut dyn FnMut(Stage) -> bool,
-    ) -> Result<Tensor, RenderError> {
+    ) -> Result<(Tensor, Tensor), RenderError> {
         let sigmas = self.schedule.sampling_sigmas(steps, strength);
         let channels = self.unet.config().in_channels;
-        let noise = rng.tensor((1, channels, lh, lw), &self.device)?;
-        let x = match initial {
-            Some(latent) => (latent + (noise * sigmas[0] as f64)?)?,
-            None => (noise * sigmas[0] as f64)?,
+        let drawn = rng.tensor((1, channels, lh, lw), &self.device)?;
+        let noise = match start_noise {
+            Some(given) if given.dims() != drawn.dims() => {
+                return Err(RenderError::Failed(format!(
+                    "the initial noise has shape {:?}; this render needs {:?}",
+                    given.dims(),
+                    drawn.dims()
+                )))
+            }
+            Some(given) => given.to_device(&self.device)?.to_dtype(DType::F32)?,
+            None => drawn,
         };
-        self.denoise(cond, x, &sigmas, settings, rng, hires, progress)
+        let x = match initial {
+            Some(latent) => (latent + (&noise * sigmas[0] as f64)?)?,
+            None => (&noise * sigmas[0] as f64)?,
+        };
+        let latents = self.denoise(cond, x, &sigmas, settings, rng, hires, progress)?;
+        Ok((latents, noise))
     }
 
     /// Walks the noised latent `x` down `sigmas` with the UNet as Omost's `KModel` wraps it

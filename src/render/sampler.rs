@@ -17,6 +17,14 @@ pub enum Sampler {
 }
 
 impl Sampler {
+    /// Every sampler.
+    pub const ALL: [Sampler; 3] = [Sampler::DpmPp2m, Sampler::Euler, Sampler::DpmPp2mSde];
+
+    /// The sampler called `name` (see [`Sampler::name`]).
+    pub fn from_name(name: &str) -> Option<Sampler> {
+        Sampler::ALL.into_iter().find(|s| s.name() == name)
+    }
+
     /// The sampler's name on the command line and in PNG metadata.
     pub fn name(self) -> &'static str {
         match self {

@@ -9,7 +9,7 @@ use std::thread::JoinHandle;
 
 use candle_core::{DType, Device};
 
-use super::metadata::{encode_png, prompt_text, RenderRecord};
+use super::metadata::{device_label, dtype_label, prompt_text, save_png, RenderRecord};
 use super::pipeline::{
     Conditioning, Pooled, RenderError, RenderSettings, Renderer, Stage, TextEncoders,
 };
@@ -62,7 +62,7 @@ impl RenderWorker {
         let thread = std::thread::Builder::new()
             .name("render".into())
             .spawn(move || {
-                let loaded = (|| -> Result<(TextEncoders, Renderer, String), String> {
+                let loaded = (|| -> Result<Loaded, String> {
                     let source = SdxlSource::resolve(&sdxl)?;
                     let model = source.model_name();
                     let weights = SdxlWeights::open(source)?;
@@ -71,11 +71,16 @@ impl RenderWorker {
                     } else {
                         DType::BF16
                     };
-                    let encoders = TextEncoders::load(&weights, dtype, &device)?;
-                    let renderer = Renderer::load(&weights, dtype, vae_dtype, &device)?;
-                    Ok((encoders, renderer, model))
+                    Ok(Loaded {
+                        encoders: TextEncoders::load(&weights, dtype, &device)?,
+                        renderer: Renderer::load(&weights, dtype, vae_dtype, &device)?,
+                        model,
+                        sdxl: sdxl.clone(),
+                        device: device_label(&device),
+                        dtype: dtype_label(dtype),
+                    })
                 })();
-                let (encoders, renderer, model) = match loaded {
+                let loaded = match loaded {
                     Ok(l) => l,
                     Err(e) => {
                         let _ = ev_tx.send(RenderEvent::Error(e));
@@ -84,13 +89,13 @@ impl RenderWorker {
                 };
                 let device_name = if device.is_cpu() { "CPU" } else { "GPU" };
                 let _ = ev_tx.send(RenderEvent::Ready(format!(
-                    "{model} · {device_name} {dtype:?}"
+                    "{} · {device_name} {dtype:?}",
+                    loaded.model
                 )));
                 for req in req_rx {
                     flag.store(false, Ordering::Relaxed);
                     let started = std::time::Instant::now();
-                    let event = match render_one(&encoders, &renderer, &model, &req, &flag, &ev_tx)
-                    {
+                    let event = match render_one(&loaded, &req, &flag, &ev_tx) {
                         Ok(()) => RenderEvent::Done {
                             output: req.output.clone(),
                             seconds: started.elapsed().as_secs_f64(),
@@ -138,10 +143,18 @@ impl Drop for RenderWorker {
     }
 }
 
+/// The models on the worker thread, and how they were opened (for the PNG's record).
+struct Loaded {
+    encoders: TextEncoders,
+    renderer: Renderer,
+    model: String,
+    sdxl: String,
+    device: String,
+    dtype: String,
+}
+
 fn render_one(
-    encoders: &TextEncoders,
-    renderer: &Renderer,
-    model: &str,
+    loaded: &Loaded,
     req: &RenderRequest,
     cancel: &AtomicBool,
     events: &Sender<RenderEvent>,
@@ -158,8 +171,9 @@ fn render_one(
         ),
         None => None,
     };
-    let conditioning = Conditioning::from_canvas(encoders, &conditions, &req.negative, req.pooled)?;
-    let image = renderer.render(
+    let conditioning =
+        Conditioning::from_canvas(&loaded.encoders, &conditions, &req.negative, req.pooled)?;
+    let image = loaded.renderer.render(
         &conditioning,
         sketch.as_ref(),
         &req.settings,
@@ -173,10 +187,13 @@ fn render_one(
         prompt: prompt_text(&conditions),
         negative: &req.negative,
         pooled: req.pooled,
-        model: model.to_owned(),
+        model: loaded.model.clone(),
+        sdxl: loaded.sdxl.clone(),
+        device: loaded.device.clone(),
+        dtype: loaded.dtype.clone(),
         canvas_json: canvas::to_json(&req.canvas),
+        noise: None,
     };
-    let png = encode_png(&image, &record).map_err(RenderError::Failed)?;
     if let Some(dir) = req.output.parent() {
         std::fs::create_dir_all(dir).map_err(|e| {
             RenderError::Failed(format!(
@@ -186,11 +203,5 @@ fn render_one(
             ))
         })?;
     }
-    crate::fsutil::write_atomic(&req.output, &png).map_err(|e| {
-        RenderError::Failed(format!(
-            "{}: {}",
-            req.output.display(),
-            crate::fsutil::io_reason(&e)
-        ))
-    })
+    save_png(&req.output, &image, &record).map_err(RenderError::Failed)
 }

@@ -62,8 +62,6 @@ impl Row {
     }
 }
 
-const SAMPLERS: [Sampler; 3] = [Sampler::DpmPp2m, Sampler::Euler, Sampler::DpmPp2mSde];
-
 fn hires(s: &RenderSettings) -> Hires {
     s.hires.unwrap_or(Hires {
         scale: 1.0,
@@ -109,8 +107,11 @@ impl Settings {
             Row::Seed => s.seed = s.seed.wrapping_add_signed(dir as i64),
             Row::RandomSeed => self.random_seed = !self.random_seed,
             Row::Sampler => {
-                let i = SAMPLERS.iter().position(|&x| x == s.sampler).unwrap_or(0) as i32;
-                s.sampler = SAMPLERS[(i + dir).rem_euclid(SAMPLERS.len() as i32) as usize];
+                let i = Sampler::ALL
+                    .iter()
+                    .position(|&x| x == s.sampler)
+                    .unwrap_or(0) as i32;
+                s.sampler = Sampler::ALL[(i + dir).rem_euclid(Sampler::ALL.len() as i32) as usize];
             }
             Row::Negative => {}
             Row::HiresScale => {
@@ -162,11 +163,8 @@ impl Settings {
             Row::Seed => s.seed = t.parse().map_err(|_| "seed: a whole number".to_owned())?,
             Row::RandomSeed => self.random_seed = matches!(t, "yes" | "y" | "true" | "on" | "1"),
             Row::Sampler => {
-                s.sampler = SAMPLERS
-                    .iter()
-                    .copied()
-                    .find(|x| x.name() == t)
-                    .ok_or("sampler: dpmpp-2m, euler or dpmpp-2m-sde")?
+                s.sampler =
+                    Sampler::from_name(t).ok_or("sampler: dpmpp-2m, euler or dpmpp-2m-sde")?
             }
             Row::Negative => self.negative = t.to_owned(),
             Row::HiresScale => {
