@@ -234,6 +234,15 @@ fn chat_edit_render_quit_in_tmux() {
         !tmux.screen(false).contains("OMOST-EXITED-"),
         "q is no longer quit"
     );
+    // Delete a region, then open the saved PNG (Ctrl-P): its canvas comes back as a new version.
+    tmux.keys(&["Tab", "Tab", "j", "x"]);
+    tmux.wait_for("v4 · deleted", Duration::from_secs(5));
+    tmux.keys(&["C-p"]);
+    tmux.wait_for("Open a PNG made by omost", Duration::from_secs(5));
+    tmux.text(saved[0].to_str().unwrap());
+    tmux.keys(&["Enter"]);
+    let name = saved[0].file_name().unwrap().to_str().unwrap();
+    tmux.wait_for(&format!("v5 · opened {name}"), Duration::from_secs(5));
     tmux.keys(&["F10"]);
     let s = tmux.wait_for("OMOST-EXITED-", Duration::from_secs(10));
     assert!(s.contains("OMOST-EXITED-0"), "{s}");

@@ -12,6 +12,7 @@ use super::settings::{Row, Settings};
 use super::versions::{Origin, Versions};
 use crate::canvas::{self, Canvas, ColorName};
 use crate::llm::{Conversation, LlmEvent, Message};
+use crate::render::metadata::StoredRender;
 use crate::render::pipeline::{RenderSettings, Stage};
 use crate::render::sampler::Sampler;
 use crate::render::worker::RenderEvent;
@@ -96,6 +97,8 @@ pub enum Overlay {
     },
     /// The render settings panel; `editing` holds the text typed for the selected row.
     Settings { row: usize, editing: Option<String> },
+    /// The path of a PNG to open.
+    OpenImage { path: TextInput },
     /// Saved sessions to open, newest first.
     Sessions {
         items: Vec<SessionSummary>,
@@ -136,6 +139,8 @@ pub enum Command {
     ListSessions,
     /// Switch to this session file.
     OpenSession(std::path::PathBuf),
+    /// Read this PNG's canvas and settings (answered with [`App::image_opened`]).
+    OpenImage(std::path::PathBuf),
     Quit,
 }
 
@@ -247,6 +252,7 @@ impl App {
         match &mut self.overlay {
             Some(Overlay::Field { buffer, .. }) => buffer.insert(&text),
             Some(Overlay::Colors { query, .. }) => query.push_str(text.trim()),
+            Some(Overlay::OpenImage { path }) => path.insert(text.trim()),
             _ => {
                 self.focus = Focus::Chat;
                 self.input.insert(&text);
@@ -287,6 +293,15 @@ impl App {
             Action::NewChat => return self.new_chat(),
             Action::Sessions if self.ensure_idle() => return vec![Command::ListSessions],
             Action::Sessions => {}
+            Action::OpenImage => {
+                self.overlay = Some(Overlay::OpenImage {
+                    path: TextInput::default(),
+                })
+            }
+            Action::ReuseImage => match self.shown_image.and_then(|i| self.images.get(i)) {
+                Some(path) => return vec![Command::OpenImage(path.clone())],
+                None => self.status = "no image yet".into(),
+            },
             Action::Undo => return self.undo(),
             Action::Redo => return self.redo(),
             Action::CopyCanvas => return vec![Command::Copy(canvas::to_code(self.canvas()))],
@@ -832,6 +847,26 @@ impl App {
                 });
             }
             Overlay::Settings { row, editing } => return self.settings_key(row, editing, k),
+            Overlay::OpenImage { mut path } => match k.code {
+                KeyCode::Esc => {}
+                KeyCode::Enter => {
+                    // A dropped file arrives quoted in some terminals; `~` is the home folder.
+                    let text = path.text().trim().trim_matches(['\'', '"']).to_owned();
+                    let text = match (text.strip_prefix("~/"), std::env::var_os("HOME")) {
+                        (Some(rest), Some(home)) => {
+                            PathBuf::from(home).join(rest).display().to_string()
+                        }
+                        _ => text,
+                    };
+                    if !text.is_empty() {
+                        return vec![Command::OpenImage(PathBuf::from(text))];
+                    }
+                }
+                _ => {
+                    path.key(&k);
+                    self.overlay = Some(Overlay::OpenImage { path });
+                }
+            },
             Overlay::Sessions { items, mut choice } => {
                 match k.code {
                     KeyCode::Esc => return vec![],
@@ -898,6 +933,55 @@ impl App {
             self.status = "no saved sessions".into();
         } else {
             self.overlay = Some(Overlay::Sessions { items, choice: 0 });
+        }
+    }
+
+    /// A PNG was read for [`Command::OpenImage`]: its canvas becomes a new version, its settings the
+    /// render settings, and it is shown in the preview (added to the session's images).
+    pub fn image_opened(&mut self, path: PathBuf, read: Result<(Canvas, StoredRender), String>) {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| path.display().to_string());
+        let (canvas, stored) = match read {
+            Ok(r) => r,
+            Err(e) => {
+                self.status = format!("cannot open {}: {e}", path.display());
+                return;
+            }
+        };
+        if self
+            .versions
+            .push(canvas, Origin::Edit(format!("opened {name}")))
+        {
+            self.edited_since_reply = true;
+        }
+        self.clamp_selection();
+        self.settings = stored.settings;
+        self.negative = stored.negative;
+        self.random_seed = false;
+        let index = match self.images.iter().position(|p| *p == path) {
+            Some(i) => i,
+            None => {
+                self.images.push(path);
+                self.images.len() - 1
+            }
+        };
+        self.shown_image = Some(index);
+        let render = self
+            .keymap
+            .short(Action::Render, false)
+            .unwrap_or("–".into());
+        self.status = format!(
+            "v{} · opened {name}: its canvas and settings (seed {}); {render} renders it again",
+            self.versions.number(),
+            self.settings.seed
+        );
+        if let Some(n) = stored.noise {
+            self.status += &format!(
+                " (it began from the noise file {}; renders here start from the seed)",
+                n.file
+            );
         }
     }
 
@@ -1087,9 +1171,7 @@ impl App {
         app.images = state.images.clone();
         app.shown_image = app.images.len().checked_sub(1);
         let s = &state.settings;
-        let sampler = [Sampler::DpmPp2m, Sampler::Euler, Sampler::DpmPp2mSde]
-            .into_iter()
-            .find(|x| x.name() == s.sampler)
+        let sampler = Sampler::from_name(&s.sampler)
             .ok_or_else(|| format!("unknown sampler {}", s.sampler))?;
         app.settings = RenderSettings {
             width: s.width,
@@ -1322,6 +1404,65 @@ mod tests {
         assert_eq!((app.overlay.is_none(), app.focus), (true, Focus::Canvas));
         app.click(Some(Hit::Pane(Focus::Chat)));
         assert_eq!(app.focus, Focus::Chat);
+    }
+
+    #[test]
+    fn opening_an_image_restores_its_canvas_and_settings() {
+        let mut app = with_models();
+        reply(&mut app, &dragon_reply());
+        let dragon = app.canvas().clone();
+        // Change the canvas, then open an image of the dragon made with other settings.
+        press(&mut app, KeyCode::Tab);
+        press(&mut app, KeyCode::Char('j'));
+        press(&mut app, KeyCode::Char('x'));
+        let before = app.versions.number();
+        assert_eq!(before, 3);
+        let settings = RenderSettings {
+            width: 512,
+            seed: 4242,
+            steps: 9,
+            sampler: Sampler::Euler,
+            ..RenderSettings::default()
+        };
+        let stored = StoredRender {
+            settings: settings.clone(),
+            negative: "blurry".into(),
+            pooled: crate::render::pipeline::Pooled::Projected,
+            model: None,
+            sdxl: None,
+            device: None,
+            dtype: None,
+            noise: None,
+        };
+        ctrl(&mut app, 'p');
+        app.paste("'~/pictures/dragon.png'");
+        let home = std::env::var("HOME").unwrap();
+        let path = PathBuf::from(format!("{home}/pictures/dragon.png"));
+        assert_eq!(
+            press(&mut app, KeyCode::Enter),
+            vec![Command::OpenImage(path.clone())]
+        );
+        app.image_opened(path.clone(), Ok((dragon.clone(), stored.clone())));
+        assert_eq!(app.versions.number(), before + 1);
+        assert_eq!(app.canvas(), &dragon);
+        assert_eq!(
+            (&app.settings, app.negative.as_str()),
+            (&settings, "blurry")
+        );
+        assert_eq!(app.images, vec![path.clone()]);
+        assert_eq!(app.shown_image, Some(0));
+        assert!(app.status.contains("opened dragon.png"), "{}", app.status);
+
+        // Enter on the preview re-opens the shown image; a failure keeps everything.
+        press(&mut app, KeyCode::Tab);
+        assert_eq!(app.focus, Focus::Preview);
+        assert_eq!(
+            press(&mut app, KeyCode::Enter),
+            vec![Command::OpenImage(path.clone())]
+        );
+        app.image_opened(path, Err("not a PNG".into()));
+        assert_eq!(app.versions.number(), before + 1);
+        assert!(app.status.contains("not a PNG"), "{}", app.status);
     }
 
     #[test]

@@ -65,6 +65,7 @@ actions! {
     Retry "retry" App ["ctrl-t"] "retry the last reply";
     NewChat "new_chat" App ["ctrl-n"] "new chat (the canvas stays)";
     Sessions "sessions" App ["ctrl-o"] "open a saved session";
+    OpenImage "open_image" App ["ctrl-p"] "open a PNG made by omost: its canvas and settings";
     Undo "undo" App ["u"] "undo (each edit is a canvas version)";
     Redo "redo" App ["ctrl-y", "U"] "redo";
     CopyCanvas "copy_canvas" App ["Y"] "copy the canvas code (OSC 52)";
@@ -97,6 +98,7 @@ actions! {
     Delete "delete" Canvas ["x", "del"] "delete the region";
     PreviousImage "previous_image" Preview ["["] "previous image of this session";
     NextImage "next_image" Preview ["]"] "next image of this session";
+    ReuseImage "reuse_image" Preview ["enter"] "make the shown image's canvas and settings current";
 }
 
 /// Keys that are not rebindable, for the help overlay.

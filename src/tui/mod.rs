@@ -51,6 +51,8 @@ pub struct TuiOptions {
     pub session: PathBuf,
     /// Render settings to start with.
     pub settings: crate::render::pipeline::RenderSettings,
+    /// The negative prompt to start with (an opened PNG's), instead of Omost's.
+    pub negative: Option<String>,
     /// Force an image protocol instead of detecting one.
     pub image_protocol: Option<ProtocolType>,
     /// Capture the mouse (wheel scrolls the chat). Off by default: capture stops the terminal's own
@@ -140,6 +142,9 @@ pub fn run(opts: TuiOptions) -> Result<(), CliError> {
             let mut app = App::new(opts.canvas.clone().unwrap_or_default(), models);
             app.conversation = session.conversation.clone();
             app.settings = opts.settings.clone();
+            if let Some(negative) = &opts.negative {
+                app.negative = negative.clone();
+            }
             app
         }
     };
@@ -272,6 +277,12 @@ fn event_loop(
                     }
                 }
                 Command::ListSessions => app.show_sessions(crate::session::list_sessions()),
+                Command::OpenImage(path) => {
+                    let read = std::fs::read(&path)
+                        .map_err(|e| crate::fsutil::io_reason(&e))
+                        .and_then(|bytes| crate::render::metadata::open_png(&bytes));
+                    app.image_opened(path, read);
+                }
                 Command::OpenSession(path) => {
                     open_session(app, &mut session_path, &path, &mut saved)
                 }

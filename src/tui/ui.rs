@@ -93,6 +93,7 @@ pub fn draw(f: &mut Frame, app: &App, theme: &Theme, cache: &mut PreviewCache) -
             draw_settings(f, app, theme, area, *row, editing.as_deref())
         }
         Some(Overlay::Sessions { items, choice }) => draw_sessions(f, theme, area, items, *choice),
+        Some(Overlay::OpenImage { path }) => draw_open_image(f, theme, area, path),
         None => {}
     }
     hits
@@ -856,6 +857,24 @@ fn draw_settings(
         theme.warning,
     ));
     f.render_widget(Paragraph::new(lines).block(block), rect);
+}
+
+fn draw_open_image(f: &mut Frame, theme: &Theme, area: Rect, path: &TextInput) {
+    let rect = centered(area, 80, 6);
+    f.render_widget(Clear, rect);
+    let block = pane_block(
+        "Open a PNG made by omost · Enter opens · Esc cancels".into(),
+        true,
+        theme,
+    );
+    let inner = block.inner(rect);
+    f.render_widget(block, rect);
+    let mut lines = vec![Line::styled(
+        "Its canvas becomes a new version and its settings the render settings. Path:",
+        theme.dim,
+    )];
+    lines.extend(input_lines_with_cursor(path, true, usize::MAX, theme));
+    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
 }
 
 fn draw_sessions(
