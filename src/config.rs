@@ -15,6 +15,14 @@ use crate::tui::keymap::KeySpec;
 pub struct Config {
     /// GGUF file of the LLM.
     pub llm: Option<PathBuf>,
+    /// An OpenAI-compatible server instead of a GGUF file, and its options (see `omost --help`).
+    pub llm_url: Option<String>,
+    pub llm_model: Option<String>,
+    pub llm_grammar: Option<String>,
+    /// The environment variable holding the server's API key (the key itself is never stored).
+    pub llm_api_key_env: Option<String>,
+    pub llm_ca_file: Option<PathBuf>,
+    pub llm_timeout: Option<u64>,
     /// SDXL folder, single file or HF repo id.
     pub sdxl: Option<String>,
     pub theme: Option<String>,

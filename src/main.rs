@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use omost_tui::cli::canvas_cmd::{self, GridOptions};
 use omost_tui::cli::chat_cmd::{self, ChatOptions};
 use omost_tui::cli::grid::ColorMode;
+use omost_tui::cli::llm_args::{engine_choice, RemoteArgs};
 use omost_tui::cli::render_cmd;
 use omost_tui::cli::{CliError, CliResult};
 use omost_tui::llm::{LoadOptions, Sampling};
@@ -30,6 +31,8 @@ struct AppArgs {
     /// The LLM: a GGUF file (Omost's fine-tunes, e.g. omost-llama-3-8b).
     #[arg(long, value_name = "MODEL.gguf")]
     llm: Option<PathBuf>,
+    #[command(flatten)]
+    remote: RemoteArgs,
     /// SDXL weights: a diffusers folder, a single .safetensors file, or a Hugging Face repo id in the
     /// local cache.
     #[arg(long, value_name = "PATH")]
@@ -104,8 +107,9 @@ enum Command {
     Chat(ChatArgs),
     /// Render a canvas with SDXL (regional attention as Omost does it) to a PNG with metadata.
     Render(Box<RenderArgs>),
-    /// What this build and this terminal support, and which models are found.
-    Doctor,
+    /// What this build and this terminal support, which models are found, and whether the LLM server
+    /// (--llm-url, or llm_url in the config file) answers.
+    Doctor(DoctorArgs),
     /// Developer tools.
     #[command(subcommand)]
     Dev(DevCommand),
@@ -176,6 +180,12 @@ struct RenderArgs {
     save_noise: Option<PathBuf>,
 }
 
+#[derive(clap::Args)]
+struct DoctorArgs {
+    #[command(flatten)]
+    remote: RemoteArgs,
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum SamplerArg {
     #[value(name = "dpmpp-2m")]
@@ -203,10 +213,13 @@ enum DevCommand {
 }
 
 #[derive(clap::Args)]
+#[command(group(clap::ArgGroup::new("engine").required(true).args(["llm", "llm_url"])))]
 struct ChatArgs {
     /// The GGUF model (an Omost fine-tune for real canvases).
     #[arg(long, value_name = "PATH")]
-    llm: PathBuf,
+    llm: Option<PathBuf>,
+    #[command(flatten)]
+    remote: RemoteArgs,
     /// The request; read from stdin when absent.
     prompt: Option<String>,
     /// Write the canvas here: JSON for .json, canonical Omost code otherwise.
@@ -322,8 +335,19 @@ fn tui(a: AppArgs) -> CliResult {
         .map_err(CliError::input)?;
     // Flags win over an opened PNG's settings, which win over the config file's.
     let flag_settings = (a.width, a.height, a.steps, a.seed);
+    // An engine named by a flag replaces the config file's, whichever kind it is.
+    let (flag_llm, flag_url) = (a.llm.is_some(), a.remote.llm_url.is_some());
+    let mut remote = a.remote.clone().or_config(&cfg);
+    if flag_llm && !flag_url {
+        remote.llm_url = None;
+    }
     let a = AppArgs {
-        llm: a.llm.or(cfg.llm),
+        llm: if flag_url {
+            a.llm
+        } else {
+            a.llm.or(cfg.llm.clone())
+        },
+        remote,
         sdxl: a.sdxl.or(cfg.sdxl),
         theme: a.theme.or(cfg.theme),
         device: a.device.or(cfg.device),
@@ -396,6 +420,22 @@ fn tui(a: AppArgs) -> CliResult {
         }
     };
     render_cmd::check_settings(&settings)?;
+    let llm = engine_choice(
+        a.llm,
+        LoadOptions {
+            gpu_layers: a.gpu_layers,
+            ctx: a.ctx.unwrap_or(LoadOptions::default().ctx),
+            ..LoadOptions::default()
+        },
+        a.remote.options()?,
+    )
+    .map_err(|e| match flag_llm && flag_url {
+        true => e,
+        false => CliError::input(format!(
+            "{}: llm and llm_url are both set",
+            config_path.display()
+        )),
+    })?;
     if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
         return Err(CliError::input("the terminal app needs a terminal; for scripts use `omost chat`, `omost render` or `omost canvas`"));
     }
@@ -421,12 +461,7 @@ fn tui(a: AppArgs) -> CliResult {
     };
     omost_tui::tui::run(omost_tui::tui::TuiOptions {
         settings,
-        llm: a.llm,
-        load: LoadOptions {
-            gpu_layers: a.gpu_layers,
-            ctx: a.ctx.unwrap_or(LoadOptions::default().ctx),
-            ..LoadOptions::default()
-        },
+        llm,
         sdxl: a.sdxl,
         device,
         dtype,
@@ -455,7 +490,17 @@ fn run(cli: Cli) -> CliResult {
     };
     match command {
         Command::Chat(a) => chat_cmd::chat(ChatOptions {
-            llm: a.llm,
+            engine: engine_choice(
+                a.llm,
+                LoadOptions {
+                    gpu_layers: a.gpu_layers,
+                    ctx: a.ctx,
+                    threads: a.threads,
+                    chat_template: a.chat_template,
+                },
+                a.remote.options()?,
+            )?
+            .ok_or_else(|| CliError::input("give --llm or --llm-url"))?,
             prompt: a.prompt,
             out: a.out,
             session: a.session,
@@ -467,15 +512,15 @@ fn run(cli: Cli) -> CliResult {
                 seed: a.seed,
                 grammar: !a.no_grammar,
             },
-            load: LoadOptions {
-                gpu_layers: a.gpu_layers,
-                ctx: a.ctx,
-                threads: a.threads,
-                chat_template: a.chat_template,
-            },
         }),
         Command::Render(a) => render_cmd::render(render_options(*a)),
-        Command::Doctor => omost_tui::cli::doctor::doctor(),
+        Command::Doctor(a) => {
+            // The config file's server, unless flags name one; a broken config is reported below.
+            let file = omost_tui::config::config_dir().join("config.toml");
+            let cfg = omost_tui::config::Config::load(&file, false).unwrap_or_default();
+            let remote = a.remote.or_config(&cfg).options()?;
+            omost_tui::cli::doctor::doctor(remote.as_ref())
+        }
         Command::Dev(DevCommand::TinySdxl { dir, seed }) => {
             std::fs::create_dir_all(&dir).map_err(|e| {
                 CliError::runtime(format!(

@@ -3,6 +3,7 @@
 //! and the saved PNG, quit — and the terminal is handed back clean.
 
 mod common;
+mod server;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -13,8 +14,8 @@ struct Tmux {
 }
 
 impl Tmux {
-    fn start(width: u16, height: u16, command: &str) -> Tmux {
-        let session = format!("omost-e2e-{}", std::process::id());
+    fn start(name: &str, width: u16, height: u16, command: &str) -> Tmux {
+        let session = format!("omost-e2e-{name}-{}", std::process::id());
         let status = Command::new("tmux")
             .args([
                 "new-session",
@@ -115,8 +116,12 @@ fn pngs(dir: &Path) -> Vec<PathBuf> {
         .unwrap_or_default()
 }
 
+/// One app at a time: the tests measure how quickly keys show.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn chat_edit_render_quit_in_tmux() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let dir = std::env::temp_dir().join(format!("omost-tui-e2e-{}", std::process::id()));
     let images = dir.join("images");
     std::fs::create_dir_all(&dir).unwrap();
@@ -135,7 +140,7 @@ fn chat_edit_render_quit_in_tmux() {
         sdxl = dir.join("diffusers").display(),
         images = images.display(),
     );
-    let tmux = Tmux::start(140, 42, &command);
+    let tmux = Tmux::start("local", 140, 42, &command);
     tmux.wait_for("LLM SmolLM2", Duration::from_secs(120));
     tmux.wait_for("SDXL diffusers", Duration::from_secs(60));
 
@@ -208,7 +213,7 @@ fn chat_edit_render_quit_in_tmux() {
         "mouse = true\n[keys]\nquit = \"f10\"\n",
     )
     .unwrap();
-    let tmux = Tmux::start(140, 42, &format!("{command} --resume"));
+    let tmux = Tmux::start("local", 140, 42, &format!("{command} --resume"));
     let s = tmux.wait_for("Canvas v3", Duration::from_secs(60));
     assert!(s.contains("a red boat on a calm sea"), "{s}");
     assert!(s.contains("Preview 1/1"), "{s}");
@@ -244,6 +249,40 @@ fn chat_edit_render_quit_in_tmux() {
     let name = saved[0].file_name().unwrap().to_str().unwrap();
     tmux.wait_for(&format!("v5 · opened {name}"), Duration::from_secs(5));
     tmux.keys(&["F10"]);
+    let s = tmux.wait_for("OMOST-EXITED-", Duration::from_secs(10));
+    assert!(s.contains("OMOST-EXITED-0"), "{s}");
+}
+
+#[test]
+fn chat_with_a_remote_server_in_tmux() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let server = server::LlamaServer::start("tui", &[]);
+    let dir = std::env::temp_dir().join(format!("omost-tui-e2e-remote-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let command = format!(
+        "XDG_STATE_HOME={d} XDG_DATA_HOME={d} XDG_CONFIG_HOME={d} {bin} --llm-url {url}/v1",
+        d = dir.display(),
+        bin = env!("CARGO_BIN_EXE_omost"),
+        url = server.url(),
+    );
+    let tmux = Tmux::start("remote", 140, 42, &command);
+    let s = tmux.wait_for("llama.cpp server, grammar on", Duration::from_secs(30));
+    assert!(
+        s.contains(&format!("at http://127.0.0.1:{}", server.port)),
+        "{s}"
+    );
+    tmux.text("a red boat on a calm sea");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("omost is writing", Duration::from_secs(30));
+    let typing = tmux.latency("z", "┃z▏");
+    tmux.keys(&["BSpace"]);
+    println!(
+        "key to screen while a remote server streams: {} ms",
+        typing.as_millis()
+    );
+    let s = tmux.wait_for("canvas v2", Duration::from_secs(120));
+    assert!(s.contains("Canvas v2"), "{s}");
+    tmux.keys(&["Tab", "q"]);
     let s = tmux.wait_for("OMOST-EXITED-", Duration::from_secs(10));
     assert!(s.contains("OMOST-EXITED-0"), "{s}");
 }

@@ -10,17 +10,17 @@ use super::output::write_atomic;
 use super::{CliError, CliResult};
 use crate::canvas;
 use crate::llm::worker::LlmWorker;
-use crate::llm::{ChatEngine, LlmEvent, LoadOptions, LocalLlm, ReplyStats, Sampling, StopReason};
+use crate::llm::{EngineChoice, LlmEvent, ReplyStats, Sampling, StopReason};
 use crate::session::{session_path, Session};
 
 /// What `omost chat` was asked to do.
 pub struct ChatOptions {
-    pub llm: PathBuf,
+    /// The local model or the server.
+    pub engine: EngineChoice,
     pub prompt: Option<String>,
     pub out: Option<PathBuf>,
     pub session: Option<String>,
     pub sampling: Sampling,
-    pub load: LoadOptions,
 }
 
 /// Ctrl-C sets this; loading and generation watch it.
@@ -68,7 +68,7 @@ pub fn chat(opts: ChatOptions) -> CliResult {
     };
     let log = crate::logging::init_file_logging();
     let interrupted = interrupt_flag();
-    let worker = start_model(&opts.llm, &opts.load, interrupted.clone(), log.as_deref())?;
+    let worker = start_engine(&opts.engine, interrupted.clone(), log.as_deref())?;
     worker
         .chat(
             session.conversation.messages(&prompt),
@@ -116,24 +116,23 @@ pub fn chat(opts: ChatOptions) -> CliResult {
     }
 }
 
-/// Loads the model on the LLM thread, showing progress on a terminal; Ctrl-C aborts the load.
-fn start_model(
-    path: &Path,
-    opts: &LoadOptions,
+/// Loads the model (or connects to the server) on the LLM thread, showing progress on a terminal;
+/// Ctrl-C aborts the load.
+fn start_engine(
+    engine: &EngineChoice,
     interrupted: Arc<AtomicBool>,
     log: Option<&Path>,
 ) -> Result<LlmWorker, CliError> {
     let show = std::io::stderr().is_terminal();
-    let (path, opts) = (path.to_path_buf(), opts.clone());
+    let engine = engine.clone();
     let worker = LlmWorker::spawn(move || {
-        let llm = LocalLlm::load(&path, &opts, move |p| {
+        engine.start(move |p| {
             if show {
                 eprint!("\rloading model… {:>3.0}%", p * 100.0);
                 let _ = std::io::stderr().flush();
             }
             !interrupted.load(Ordering::Relaxed)
-        })?;
-        Ok(Box::new(llm) as Box<dyn ChatEngine>)
+        })
     })
     .map_err(|e| CliError::runtime(format!("cannot start the LLM thread: {e}")))?;
     let ready = worker.events().recv();

@@ -4,8 +4,13 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+
 use super::CliResult;
 use crate::fsutil;
+use crate::llm::remote::{RemoteLlm, RemoteOptions};
+use crate::llm::{ChatEngine, Message, Role, Sampling};
 use crate::render::weights::hf_cache_dir;
 
 fn env(name: &str) -> String {
@@ -53,8 +58,38 @@ fn hf_models(hub: &Path) -> (Vec<String>, Vec<PathBuf>) {
     (sdxl, gguf)
 }
 
-/// Prints the report.
-pub fn doctor() -> CliResult {
+/// Connects to the LLM server and says what it found: kind, model, how the grammar is sent, and a
+/// one-token round trip.
+fn check_server(options: &RemoteOptions) {
+    let started = Instant::now();
+    match RemoteLlm::connect(options) {
+        Ok(mut server) => {
+            println!(
+                "  LLM server: {} — reached in {:.0} ms",
+                server.describe(),
+                started.elapsed().as_secs_f64() * 1e3
+            );
+            let sampling = Sampling {
+                max_tokens: 1,
+                grammar: false,
+                ..Sampling::default()
+            };
+            let started = Instant::now();
+            let hello = [Message::new(Role::User, "Hi")];
+            match server.generate(&hello, &sampling, &AtomicBool::new(false), &mut |_| {}) {
+                Ok(_) => println!(
+                    "  LLM server: a one-token reply in {:.0} ms",
+                    started.elapsed().as_secs_f64() * 1e3
+                ),
+                Err(e) => println!("  LLM server: ERROR {e}"),
+            }
+        }
+        Err(e) => println!("  LLM server: ERROR {e}"),
+    }
+}
+
+/// Prints the report; `remote` is the LLM server to check, when one is configured.
+pub fn doctor(remote: Option<&RemoteOptions>) -> CliResult {
     println!("omost-tui {}", env!("CARGO_PKG_VERSION"));
     println!();
     println!("build");
@@ -157,6 +192,9 @@ pub fn doctor() -> CliResult {
     }
     for g in &gguf {
         println!("  LLM: {}", g.display());
+    }
+    if let Some(options) = remote {
+        check_server(options);
     }
 
     println!();

@@ -4,6 +4,7 @@ pub mod canvas_cmd;
 pub mod chat_cmd;
 pub mod doctor;
 pub mod grid;
+pub mod llm_args;
 pub mod output;
 pub mod render_cmd;
 

@@ -1,10 +1,12 @@
-//! The chat engine: an LLM that writes Omost canvases. [`LocalLlm`] runs a GGUF model on llama.cpp; the
-//! app talks to any engine through [`ChatEngine`], usually on a [`worker::LlmWorker`] thread that streams
-//! [`LlmEvent`]s over a channel.
+//! The chat engine: an LLM that writes Omost canvases. [`LocalLlm`] runs a GGUF model on llama.cpp,
+//! [`remote::RemoteLlm`] asks an OpenAI-compatible server; the app talks to either through
+//! [`ChatEngine`], usually on a [`worker::LlmWorker`] thread that streams [`LlmEvent`]s over a channel.
 
 mod engine;
 pub mod grammar;
+mod http;
 pub mod prompt;
+pub mod remote;
 mod utf8;
 pub mod worker;
 
@@ -134,9 +136,33 @@ pub enum LlmError {
     Decode(String),
     #[error("the prompt ({prompt_tokens} tokens) does not fit the {ctx}-token context; start a new chat or raise --ctx")]
     ContextFull { prompt_tokens: usize, ctx: usize },
+    /// A remote server could not be reached, refused, or cut the reply.
+    #[error("{0}")]
+    Remote(String),
 }
 
-/// Anything that can answer a chat: the local llama.cpp model, or (later) a remote server.
+/// Which chat engine to start: a GGUF file on llama.cpp here, or a server.
+#[derive(Clone, Debug)]
+pub enum EngineChoice {
+    Local(PathBuf, LoadOptions),
+    Remote(remote::RemoteOptions),
+}
+
+impl EngineChoice {
+    /// Loads the model or connects to the server; `progress` hears the local load's fraction done and
+    /// cancels it by returning false.
+    pub fn start(
+        &self,
+        progress: impl FnMut(f32) -> bool + 'static,
+    ) -> Result<Box<dyn ChatEngine>, LlmError> {
+        Ok(match self {
+            EngineChoice::Local(path, load) => Box::new(LocalLlm::load(path, load, progress)?),
+            EngineChoice::Remote(options) => Box::new(remote::RemoteLlm::connect(options)?),
+        })
+    }
+}
+
+/// Anything that can answer a chat: the local llama.cpp model, or a remote server.
 pub trait ChatEngine: Send {
     /// A short description for status lines ("model.gguf (135M params, llama.cpp)").
     fn describe(&self) -> String;

@@ -185,6 +185,8 @@ pub struct App {
     pending_prompt: Option<String>,
     /// The last prompt sent (Up on an empty input recalls it).
     last_prompt: Option<String>,
+    /// The request whose reply failed (retry sends it again).
+    failed_prompt: Option<String>,
     /// The canvas was edited by hand since the last reply.
     edited_since_reply: bool,
     /// Ctrl-C was pressed once while idle.
@@ -225,6 +227,7 @@ impl App {
             shown_image: None,
             pending_prompt: None,
             last_prompt: None,
+            failed_prompt: None,
             edited_since_reply: false,
             quit_armed: false,
             keymap: Keymap::default(),
@@ -439,6 +442,7 @@ impl App {
         }
         self.chat.clear();
         self.selected_message = None;
+        self.failed_prompt = None;
         self.conversation = Conversation::default();
         self.edited_since_reply =
             self.canvas().global.is_some() || !self.canvas().regions.is_empty();
@@ -451,9 +455,16 @@ impl App {
         if !self.ensure_idle() {
             return vec![];
         }
-        let Some(turn) = self.conversation.turns.pop() else {
-            self.status = "nothing to retry".into();
-            return vec![];
+        // A reply that failed (a cut stream, a server error) was never added to the conversation.
+        let request = match self.failed_prompt.take() {
+            Some(prompt) => prompt,
+            None => match self.conversation.turns.pop() {
+                Some(turn) => turn.user,
+                None => {
+                    self.status = "nothing to retry".into();
+                    return vec![];
+                }
+            },
         };
         // Drop the last exchange from the chat as shown (the reply and its request).
         while let Some(last) = self.chat.pop() {
@@ -461,7 +472,7 @@ impl App {
                 break;
             }
         }
-        self.input.set(turn.user);
+        self.input.set(request);
         self.send()
     }
 
@@ -502,6 +513,7 @@ impl App {
         self.input.clear();
         self.chat_scroll = 0;
         self.last_prompt = Some(prompt.clone());
+        self.failed_prompt = None;
         self.pending_prompt = Some(prompt);
         self.activity = Activity::Replying {
             chars: 0,
@@ -576,7 +588,7 @@ impl App {
                         note: None,
                     });
                 } else if was_replying {
-                    self.pending_prompt = None;
+                    self.failed_prompt = self.pending_prompt.take();
                     if let Some(entry) = self
                         .chat
                         .last_mut()
@@ -1516,6 +1528,29 @@ mod tests {
         };
         let shown = &messages[messages.len() - 2].content;
         assert_eq!(shown, &crate::llm::prompt::fenced_code(app.canvas()));
+    }
+
+    #[test]
+    fn a_reply_cut_mid_stream_is_kept_marked_and_retried() {
+        let mut app = with_models();
+        reply(&mut app, &dragon_reply());
+        app.type_text("make the dragon red");
+        press(&mut app, KeyCode::Enter);
+        app.llm_event(LlmEvent::Text("```python\ncanvas = Canv".into()));
+        app.llm_event(LlmEvent::Error(crate::llm::LlmError::Remote(
+            "the server closed the stream mid-reply (the partial reply is kept)".into(),
+        )));
+        let entry = app.chat.last().unwrap();
+        assert_eq!(entry.text, "```python\ncanvas = Canv");
+        assert!(entry.note.as_deref().unwrap().starts_with("✗ the server closed"));
+        assert_eq!(app.conversation.turns.len(), 1, "the cut reply is not history");
+        // Retry asks again for the failed request, not the turn before it.
+        let cmds = ctrl(&mut app, 't');
+        let Some(Command::Chat(messages)) = cmds.first() else {
+            panic!("{cmds:?}")
+        };
+        assert_eq!(messages.last().unwrap().content, "make the dragon red");
+        assert_eq!(app.conversation.turns.len(), 1);
     }
 
     #[test]

@@ -26,7 +26,7 @@ use ratatui::crossterm::execute;
 use crate::canvas::Canvas;
 use crate::cli::CliError;
 use crate::llm::worker::LlmWorker;
-use crate::llm::{ChatEngine, LoadOptions, LocalLlm, Sampling};
+use crate::llm::Sampling;
 use crate::render::pipeline::Pooled;
 use crate::render::worker::{RenderRequest, RenderWorker};
 use crate::session::Session;
@@ -37,8 +37,8 @@ use theme::Theme;
 
 /// How the app was started.
 pub struct TuiOptions {
-    pub llm: Option<PathBuf>,
-    pub load: LoadOptions,
+    /// The local model or the server, when one is configured.
+    pub llm: Option<crate::llm::EngineChoice>,
     pub sdxl: Option<String>,
     pub device: Device,
     pub dtype: DType,
@@ -109,14 +109,11 @@ fn leave() {
 pub fn run(opts: TuiOptions) -> Result<(), CliError> {
     let _log = crate::logging::init_file_logging();
     let llm = match &opts.llm {
-        Some(path) => {
-            let (path, load) = (path.clone(), opts.load.clone());
+        Some(engine) => {
+            let engine = engine.clone();
             Some(
-                LlmWorker::spawn(move || {
-                    let llm = LocalLlm::load(&path, &load, |_| true)?;
-                    Ok(Box::new(llm) as Box<dyn ChatEngine>)
-                })
-                .map_err(|e| CliError::runtime(format!("cannot start the LLM thread: {e}")))?,
+                LlmWorker::spawn(move || engine.start(|_| true))
+                    .map_err(|e| CliError::runtime(format!("cannot start the LLM thread: {e}")))?,
             )
         }
         None => None,
