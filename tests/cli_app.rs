@@ -47,12 +47,22 @@ fn bad_config_theme_or_no_terminal_are_one_line_errors() {
         "{err}"
     );
 
-    std::fs::write(&config, "llm = \"m.gguf\"\nllm_url = \"http://127.0.0.1:1\"\n").unwrap();
+    std::fs::write(
+        &config,
+        "llm = \"m.gguf\"\nllm_url = \"http://127.0.0.1:1\"\n",
+    )
+    .unwrap();
     let (code, err) = omost(&[], &dir);
     assert_eq!(code, Some(2), "{err}");
-    assert!(err.contains("config.toml: llm and llm_url are both set"), "{err}");
+    assert!(
+        err.contains("config.toml: llm and llm_url are both set"),
+        "{err}"
+    );
     // A flag naming an engine replaces the config file's.
-    let (code, err) = omost(&["--llm-url", "http://127.0.0.1:1", "--llm-grammar", "gbnf"], &dir);
+    let (code, err) = omost(
+        &["--llm-url", "http://127.0.0.1:1", "--llm-grammar", "gbnf"],
+        &dir,
+    );
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("auto, llama, vllm or none"), "{err}");
 

@@ -129,6 +129,20 @@ fn omost_chat_takes_a_server_url() {
     );
     canvas::parse(&std::fs::read_to_string(&out).unwrap()).expect("a valid canvas");
 
+    // The doctor reaches it and says what it is.
+    let o = Command::new(env!("CARGO_BIN_EXE_omost"))
+        .args(["doctor", "--llm-url", &server.url()])
+        .env("XDG_CONFIG_HOME", &dir)
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{report}");
+    assert!(
+        report.contains("(llama.cpp server, grammar on) — reached in")
+            && report.contains("LLM server: a one-token reply in"),
+        "{report}"
+    );
+
     // Both engines at once, or a key variable that is not set: one line, exit 2.
     for args in [
         vec![

@@ -40,14 +40,22 @@ impl Endpoint {
         if authority.is_empty() || authority.contains('@') {
             return Err(bad("no host (credentials go in the API key, not the URL)"));
         }
-        let (host, port) = match authority.rsplit_once(':') {
-            Some((h, p)) if !h.ends_with(']') || authority.starts_with('[') && h.ends_with(']') => {
-                let port = p.parse::<u16>().map_err(|_| bad("bad port"))?;
-                (h, port)
+        let default_port = if tls { 443 } else { 80 };
+        let (host, port) = match authority.strip_prefix('[') {
+            // An IPv6 address: `[::1]` or `[::1]:8080`.
+            Some(rest) => {
+                let (host, after) = rest.split_once(']').ok_or_else(|| bad("unclosed ["))?;
+                match after.strip_prefix(':') {
+                    Some(p) => (host, p.parse::<u16>().map_err(|_| bad("bad port"))?),
+                    None if after.is_empty() => (host, default_port),
+                    None => return Err(bad("junk after the address")),
+                }
             }
-            _ => (authority, if tls { 443 } else { 80 }),
+            None => match authority.rsplit_once(':') {
+                Some((h, p)) => (h, p.parse::<u16>().map_err(|_| bad("bad port"))?),
+                None => (authority, default_port),
+            },
         };
-        let host = host.trim_start_matches('[').trim_end_matches(']');
         if host.is_empty() {
             return Err(bad("no host"));
         }
@@ -322,10 +330,15 @@ impl Client {
             cancel,
             idle_timeout: self.idle_timeout,
         };
-        let host = if ep.port == if ep.tls { 443 } else { 80 } {
-            ep.host.clone()
+        let name = if ep.host.contains(':') {
+            format!("[{}]", ep.host)
         } else {
-            format!("{}:{}", ep.host, ep.port)
+            ep.host.clone()
+        };
+        let host = if ep.port == if ep.tls { 443 } else { 80 } {
+            name
+        } else {
+            format!("{name}:{}", ep.port)
         };
         let mut head = format!(
             "{method} {}{path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: omost-tui/{}\r\nAccept: application/json, text/event-stream\r\nConnection: close\r\n",
@@ -505,6 +518,11 @@ mod tests {
         let e = Endpoint::parse("http://[::1]:11434").unwrap();
         assert_eq!((e.host.as_str(), e.port), ("::1", 11434));
         assert_eq!(e.url(""), "http://[::1]:11434");
+        let e = Endpoint::parse("https://[fe80::1]/v1").unwrap();
+        assert_eq!(
+            (e.host.as_str(), e.port, e.base.as_str()),
+            ("fe80::1", 443, "/v1")
+        );
         for bad in [
             "localhost:8080",
             "ftp://x",

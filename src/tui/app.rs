@@ -1542,8 +1542,16 @@ mod tests {
         )));
         let entry = app.chat.last().unwrap();
         assert_eq!(entry.text, "```python\ncanvas = Canv");
-        assert!(entry.note.as_deref().unwrap().starts_with("✗ the server closed"));
-        assert_eq!(app.conversation.turns.len(), 1, "the cut reply is not history");
+        assert!(entry
+            .note
+            .as_deref()
+            .unwrap()
+            .starts_with("✗ the server closed"));
+        assert_eq!(
+            app.conversation.turns.len(),
+            1,
+            "the cut reply is not history"
+        );
         // Retry asks again for the failed request, not the turn before it.
         let cmds = ctrl(&mut app, 't');
         let Some(Command::Chat(messages)) = cmds.first() else {
