@@ -212,6 +212,7 @@ fn cancelling_closes_the_stream_and_frees_the_server() {
         took < Duration::from_millis(500),
         "stopped {took:?} after the flag"
     );
+    println!("the reply stopped {took:?} after the cancel flag");
     // The server has one slot: a reply that still ran there would hold up this one.
     let short = Sampling {
         max_tokens: 4,
