@@ -25,6 +25,15 @@ fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
     ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Omost's sampling without the grammar, for `max_tokens` tokens.
+fn free_form(max_tokens: usize) -> Sampling {
+    Sampling {
+        max_tokens,
+        grammar: false,
+        ..Sampling::default()
+    }
+}
+
 /// A reply, the text as it streamed, and the notices that came with it.
 fn generate_noting(
     llm: &mut RemoteLlm,
@@ -187,11 +196,7 @@ fn cancelling_closes_the_stream_and_frees_the_server() {
     let mut llm = RemoteLlm::connect(&RemoteOptions::new(server.url())).expect("connects");
     let cancel = AtomicBool::new(false);
     let mut cancelled_at = None;
-    let long = Sampling {
-        max_tokens: 4000,
-        grammar: false,
-        ..Sampling::default()
-    };
+    let long = free_form(4000);
     let (reply, streamed) = generate(
         &mut llm,
         "tell me a very long story about the sea",
@@ -214,11 +219,7 @@ fn cancelling_closes_the_stream_and_frees_the_server() {
     );
     println!("the reply stopped {took:?} after the cancel flag");
     // The server has one slot: a reply that still ran there would hold up this one.
-    let short = Sampling {
-        max_tokens: 4,
-        grammar: false,
-        ..Sampling::default()
-    };
+    let short = free_form(4);
     let started = Instant::now();
     let (reply, _) = generate(&mut llm, "hi", &short, &AtomicBool::new(false), &mut |_| {});
     reply.expect("the next reply");
@@ -234,11 +235,7 @@ fn a_server_killed_mid_reply_is_a_clear_error_and_the_partial_text_is_kept() {
     let _one = one_at_a_time();
     let mut server = LlamaServer::start("kill", &[]);
     let mut llm = RemoteLlm::connect(&RemoteOptions::new(server.url())).expect("connects");
-    let sampling = Sampling {
-        max_tokens: 4000,
-        grammar: false,
-        ..Sampling::default()
-    };
+    let sampling = free_form(4000);
     let (reply, streamed) = generate(
         &mut llm,
         "tell me a very long story about the sea",
@@ -402,11 +399,7 @@ fn tls_with_the_servers_own_certificate() {
     let mut options = RemoteOptions::new(url);
     options.ca_file = Some(ca);
     let mut llm = RemoteLlm::connect(&options).expect("TLS connects");
-    let sampling = Sampling {
-        max_tokens: 8,
-        grammar: false,
-        ..Sampling::default()
-    };
+    let sampling = free_form(8);
     let (reply, streamed) = generate(
         &mut llm,
         "hi",

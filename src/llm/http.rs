@@ -191,6 +191,7 @@ pub struct Response<'a> {
     body: Body<'a>,
 }
 
+#[derive(Clone, Copy)]
 enum Framing {
     Length(u64),
     Chunked { left: u64, done: bool },
@@ -202,62 +203,72 @@ struct Body<'a> {
     framing: Framing,
 }
 
+fn cut_off() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::UnexpectedEof,
+        "the server closed the connection mid-response",
+    )
+}
+
+impl Body<'_> {
+    /// Reads at most `left` bytes of a framed body, counting them off.
+    fn read_framed(&mut self, buf: &mut [u8], left: u64) -> io::Result<usize> {
+        let max = buf.len().min(left as usize);
+        match self.reader.read(&mut buf[..max])? {
+            0 => Err(cut_off()),
+            n => Ok(n),
+        }
+    }
+}
+
 impl Read for Body<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match &mut self.framing {
-            Framing::Length(0) => Ok(0),
+        match self.framing {
+            Framing::Length(0) | Framing::Chunked { done: true, .. } => Ok(0),
             Framing::Length(left) => {
-                let max = buf.len().min(*left as usize);
-                let n = self.reader.read(&mut buf[..max])?;
-                if n == 0 {
-                    return Err(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        "the server closed the connection mid-response",
-                    ));
-                }
-                *left -= n as u64;
+                let n = self.read_framed(buf, left)?;
+                self.framing = Framing::Length(left - n as u64);
                 Ok(n)
             }
             Framing::UntilClose => self.reader.read(buf),
-            Framing::Chunked { done: true, .. } => Ok(0),
-            Framing::Chunked { left, done } => {
-                if *left == 0 {
-                    let mut line = String::new();
-                    if self.reader.read_line(&mut line)? == 0 {
-                        return Err(io::Error::new(
-                            io::ErrorKind::UnexpectedEof,
-                            "the server closed the connection mid-response",
-                        ));
-                    }
-                    let size = line.trim().split(';').next().unwrap_or("");
-                    *left = u64::from_str_radix(size, 16).map_err(|_| {
-                        io::Error::new(io::ErrorKind::InvalidData, "bad chunk size from the server")
-                    })?;
-                    if *left == 0 {
-                        // Trailers, then the blank line.
-                        loop {
-                            line.clear();
-                            if self.reader.read_line(&mut line)? == 0 || line.trim().is_empty() {
-                                break;
-                            }
+            Framing::Chunked { left: 0, .. } => {
+                let mut line = String::new();
+                if self.reader.read_line(&mut line)? == 0 {
+                    return Err(cut_off());
+                }
+                let size = line.trim().split(';').next().unwrap_or("");
+                let size = u64::from_str_radix(size, 16).map_err(|_| {
+                    io::Error::new(io::ErrorKind::InvalidData, "bad chunk size from the server")
+                })?;
+                if size == 0 {
+                    // Trailers, then the blank line.
+                    loop {
+                        line.clear();
+                        if self.reader.read_line(&mut line)? == 0 || line.trim().is_empty() {
+                            break;
                         }
-                        *done = true;
-                        return Ok(0);
                     }
+                    self.framing = Framing::Chunked {
+                        left: 0,
+                        done: true,
+                    };
+                    return Ok(0);
                 }
-                let max = buf.len().min(*left as usize);
-                let n = self.reader.read(&mut buf[..max])?;
-                if n == 0 {
-                    return Err(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        "the server closed the connection mid-response",
-                    ));
-                }
-                *left -= n as u64;
-                if *left == 0 {
+                self.framing = Framing::Chunked {
+                    left: size,
+                    done: false,
+                };
+                self.read(buf)
+            }
+            Framing::Chunked { left, .. } => {
+                let n = self.read_framed(buf, left)?;
+                let left = left - n as u64;
+                if left == 0 {
+                    // The CRLF after the chunk's data.
                     let mut crlf = String::new();
                     self.reader.read_line(&mut crlf)?;
                 }
+                self.framing = Framing::Chunked { left, done: false };
                 Ok(n)
             }
         }
