@@ -67,19 +67,10 @@ impl Overrides {
     pub fn apply(&self, base: Option<&StoredRender>) -> (RenderSettings, String, Pooled) {
         let defaults = RenderSettings::default();
         let b = base.map(|b| &b.settings).unwrap_or(&defaults);
-        let base_hires = b.hires;
-        let scale = self
-            .hires_scale
-            .or(base_hires.map(|h| h.scale))
-            .unwrap_or(1.0);
-        let hires_steps = self
-            .hires_steps
-            .or(base_hires.map(|h| h.steps))
-            .unwrap_or(20);
-        let denoise = self
-            .hires_denoise
-            .or(base_hires.map(|h| h.denoise))
-            .unwrap_or(0.4);
+        let base_hires = b.hires.unwrap_or_default();
+        let scale = self.hires_scale.unwrap_or(base_hires.scale);
+        let hires_steps = self.hires_steps.unwrap_or(base_hires.steps);
+        let denoise = self.hires_denoise.unwrap_or(base_hires.denoise);
         let settings = RenderSettings {
             width: self.width.unwrap_or(b.width),
             height: self.height.unwrap_or(b.height),

@@ -172,6 +172,17 @@ pub struct Hires {
     pub denoise: f64,
 }
 
+impl Default for Hires {
+    /// Omost's hi-res settings, off (scale 1): 20 steps at 0.4 when a scale turns it on.
+    fn default() -> Self {
+        Hires {
+            scale: 1.0,
+            steps: 20,
+            denoise: 0.4,
+        }
+    }
+}
+
 /// Generation parameters (Omost's defaults from [`RenderSettings::default`]).
 #[derive(Clone, Debug, PartialEq)]
 pub struct RenderSettings {

@@ -63,11 +63,7 @@ impl Row {
 }
 
 fn hires(s: &RenderSettings) -> Hires {
-    s.hires.unwrap_or(Hires {
-        scale: 1.0,
-        steps: 20,
-        denoise: 0.4,
-    })
+    s.hires.unwrap_or_default()
 }
 
 fn set_hires(s: &mut RenderSettings, h: Hires) {
