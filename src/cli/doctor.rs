@@ -105,14 +105,15 @@ pub fn doctor(remote: Option<&RemoteOptions>) -> CliResult {
         "  cuDNN convolutions: {}",
         if cfg!(feature = "cudnn") { "yes" } else { "no" }
     );
-    println!(
-        "  CUDA device usable now: {}",
-        if candle_core::utils::cuda_is_available() {
-            "yes"
-        } else {
-            "no"
+    if cfg!(feature = "cuda") {
+        match candle_core::Device::new_cuda(0) {
+            Ok(_) => println!("  CUDA device usable now: yes (cuda:0)"),
+            Err(e) => println!(
+                "  CUDA device usable now: no ({})",
+                crate::render::clip::first_line(&e)
+            ),
         }
-    );
+    }
     println!(
         "  llama.cpp GPU offload: {}",
         if crate::llm::gpu_offload_supported() {

@@ -112,7 +112,14 @@ pub fn parse_device(spec: &str) -> Result<Device, CliError> {
     };
     match spec {
         "cpu" => Ok(Device::Cpu),
-        "auto" if candle_core::utils::cuda_is_available() => cuda(0),
+        // A CUDA build on a machine without a usable GPU renders on the CPU, and says why.
+        "auto" if cfg!(feature = "cuda") => Ok(Device::new_cuda(0).unwrap_or_else(|e| {
+            eprintln!(
+                "note: no usable CUDA device ({}); rendering on the CPU",
+                crate::render::clip::first_line(&e)
+            );
+            Device::Cpu
+        })),
         "auto" => Ok(Device::Cpu),
         "cuda" => cuda(0),
         other => match other.strip_prefix("cuda:").and_then(|n| n.parse().ok()) {
