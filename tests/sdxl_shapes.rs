@@ -4,58 +4,18 @@
 //! tensor must map to a distinct single-file key.
 
 use std::collections::{BTreeMap, HashSet};
-use std::sync::Mutex;
 
-use candle_core::{DType, Device, Result, Shape, Tensor};
-use candle_nn::var_builder::SimpleBackend;
+use candle_core::Result;
 use candle_nn::VarBuilder;
 use omost_tui::render::clip::{ClipConfig, ClipTextEncoder};
+use omost_tui::render::random::{self, Size};
+use omost_tui::render::shapes::{self, parameter_count as params};
 use omost_tui::render::single_file::{stored, Component, Layout};
 use omost_tui::render::unet::{UNet, UNetConfig};
 use omost_tui::render::vae::{Vae, VaeConfig};
 
-#[derive(Default)]
-struct Recorder(Mutex<BTreeMap<String, Vec<usize>>>);
-
-impl SimpleBackend for &'static Recorder {
-    fn get(
-        &self,
-        s: Shape,
-        name: &str,
-        _: candle_nn::Init,
-        dtype: DType,
-        dev: &Device,
-    ) -> Result<Tensor> {
-        self.0
-            .lock()
-            .unwrap()
-            .insert(name.to_owned(), s.dims().to_vec());
-        Tensor::zeros((), dtype, dev)?.broadcast_as(s)
-    }
-    fn get_unchecked(&self, name: &str, _: DType, _: &Device) -> Result<Tensor> {
-        candle_core::bail!("unexpected unchecked get of {name}")
-    }
-    fn contains_tensor(&self, name: &str) -> bool {
-        // Answer as the published files would: new-style VAE attention names, CLIP with `text_model.`.
-        name.starts_with("text_model.")
-            || name == "text_projection.weight"
-            || name.ends_with("to_q.weight")
-    }
-}
-
 fn record(build: impl FnOnce(VarBuilder) -> Result<()>) -> BTreeMap<String, Vec<usize>> {
-    let recorder: &'static Recorder = Box::leak(Box::default());
-    build(VarBuilder::from_backend(
-        Box::new(recorder),
-        DType::F32,
-        Device::Cpu,
-    ))
-    .expect("builds");
-    recorder.0.lock().unwrap().clone()
-}
-
-fn params(tensors: &BTreeMap<String, Vec<usize>>) -> usize {
-    tensors.values().map(|d| d.iter().product::<usize>()).sum()
+    shapes::record(build).expect("builds")
 }
 
 fn assert_distinct_single_file_keys(component: Component, tensors: &BTreeMap<String, Vec<usize>>) {
@@ -72,18 +32,7 @@ fn assert_distinct_single_file_keys(component: Component, tensors: &BTreeMap<Str
 
 #[test]
 fn sdxl_base_unet_from_its_published_config() {
-    let config = UNetConfig::from_json(&serde_json::json!({
-        "_class_name": "UNet2DConditionModel", "act_fn": "silu", "addition_embed_type": "text_time",
-        "addition_embed_type_num_heads": 64, "addition_time_embed_dim": 256, "attention_head_dim": [5, 10, 20],
-        "block_out_channels": [320, 640, 1280], "center_input_sample": false, "class_embed_type": null,
-        "cross_attention_dim": 2048, "down_block_types": ["DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"],
-        "flip_sin_to_cos": true, "freq_shift": 0, "in_channels": 4, "layers_per_block": 2,
-        "mid_block_type": "UNetMidBlock2DCrossAttn", "norm_eps": 1e-05, "norm_num_groups": 32,
-        "num_attention_heads": null, "out_channels": 4, "projection_class_embeddings_input_dim": 2816,
-        "sample_size": 128, "transformer_layers_per_block": [1, 2, 10],
-        "up_block_types": ["CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"], "use_linear_projection": true
-    }))
-    .expect("config");
+    let config = UNetConfig::from_json(&random::sdxl_unet_config_json()).expect("config");
     assert_eq!(config, UNetConfig::sdxl());
     let tensors = record(|vb| UNet::load(vb, &config).map(drop));
     assert_eq!(params(&tensors), 2_567_463_684);
@@ -101,4 +50,27 @@ fn sdxl_vae_and_text_encoders() {
     let clip_g = record(|vb| ClipTextEncoder::load(vb, &ClipConfig::sdxl_g()).map(drop));
     assert_eq!(params(&clip_g), 694_659_840);
     assert_distinct_single_file_keys(Component::ClipG, &clip_g);
+}
+
+#[test]
+fn random_sdxl_has_the_real_shapes_and_configs_our_loader_reads() {
+    let parts = random::parts(Size::Full).expect("parts");
+    let counts: Vec<(&str, usize)> = parts
+        .iter()
+        .map(|p| (p.folder, params(&p.shapes)))
+        .collect();
+    assert_eq!(
+        counts,
+        [
+            ("unet", 2_567_463_684),
+            ("vae", 83_653_863),
+            ("text_encoder", 123_060_480),
+            ("text_encoder_2", 694_659_840)
+        ]
+    );
+    let vae: VaeConfig = serde_json::from_value(parts[1].config.clone()).expect("vae config");
+    assert_eq!(vae, VaeConfig::sdxl());
+    let l: ClipConfig = serde_json::from_value(parts[2].config.clone()).expect("clip-l config");
+    let g: ClipConfig = serde_json::from_value(parts[3].config.clone()).expect("clip-g config");
+    assert_eq!((l, g), (ClipConfig::sdxl_l(), ClipConfig::sdxl_g()));
 }

@@ -29,7 +29,7 @@ pub enum Activation {
 }
 
 /// The parts of a `transformers` CLIP text `config.json` the encoder needs.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, PartialEq)]
 pub struct ClipConfig {
     pub vocab_size: usize,
     pub hidden_size: usize,

@@ -58,39 +58,63 @@ fn bytes_to_unicode() -> Vec<(u8, char)> {
         .collect()
 }
 
+/// BPE merges in rank order.
+type Merges = Vec<(String, String)>;
+
+/// The shipped vocabulary (token strings in id order) and BPE merges.
+fn vocabulary() -> Result<(Vec<String>, Merges), TokenizerError> {
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(BPE_GZ)
+        .read_to_string(&mut text)
+        .map_err(|e| TokenizerError(e.to_string()))?;
+    // The file's first line is a header; CLIP uses the first 49152 − 256 − 2 merges.
+    let merges: Merges = text
+        .lines()
+        .skip(1)
+        .take(49152 - 256 - 2)
+        .map(|l| {
+            let (a, b) = l
+                .split_once(' ')
+                .ok_or_else(|| TokenizerError(format!("bad merge line {l:?}")))?;
+            Ok((a.to_owned(), b.to_owned()))
+        })
+        .collect::<Result<_, TokenizerError>>()?;
+    let symbols = bytes_to_unicode();
+    let mut vocab: Vec<String> = symbols.iter().map(|(_, c)| c.to_string()).collect();
+    vocab.extend(symbols.iter().map(|(_, c)| format!("{c}</w>")));
+    vocab.extend(merges.iter().map(|(a, b)| format!("{a}{b}")));
+    vocab.extend(["<|startoftext|>".to_owned(), "<|endoftext|>".to_owned()]);
+    if vocab.len() != VOCAB_SIZE {
+        return Err(TokenizerError(format!(
+            "{} entries instead of {VOCAB_SIZE}",
+            vocab.len()
+        )));
+    }
+    Ok((vocab, merges))
+}
+
+/// The shipped vocabulary as `transformers`' `CLIPTokenizer` reads it: `vocab.json` and `merges.txt`.
+pub fn hf_files() -> Result<(String, String), TokenizerError> {
+    let (vocab, merges) = vocabulary()?;
+    let map: serde_json::Map<String, serde_json::Value> = vocab
+        .into_iter()
+        .enumerate()
+        .map(|(i, t)| (t, serde_json::Value::from(i)))
+        .collect();
+    let mut merges_txt = String::from("#version: 0.2\n");
+    for (a, b) in merges {
+        merges_txt.push_str(&format!("{a} {b}\n"));
+    }
+    Ok((serde_json::Value::Object(map).to_string(), merges_txt))
+}
+
 impl ClipTokenizer {
     /// The tokenizer with the shipped vocabulary.
     pub fn new() -> Result<Self, TokenizerError> {
-        let mut text = String::new();
-        flate2::read::GzDecoder::new(BPE_GZ)
-            .read_to_string(&mut text)
-            .map_err(|e| TokenizerError(e.to_string()))?;
-        // The file's first line is a header; CLIP uses the first 49152 − 256 − 2 merges.
-        let merges: Vec<(String, String)> = text
-            .lines()
-            .skip(1)
-            .take(49152 - 256 - 2)
-            .map(|l| {
-                let (a, b) = l
-                    .split_once(' ')
-                    .ok_or_else(|| TokenizerError(format!("bad merge line {l:?}")))?;
-                Ok((a.to_owned(), b.to_owned()))
-            })
-            .collect::<Result<_, TokenizerError>>()?;
-        let symbols = bytes_to_unicode();
+        let (vocab, merges) = vocabulary()?;
         let mut byte_encoder = ['\0'; 256];
-        for &(b, c) in &symbols {
+        for (b, c) in bytes_to_unicode() {
             byte_encoder[b as usize] = c;
-        }
-        let mut vocab: Vec<String> = symbols.iter().map(|(_, c)| c.to_string()).collect();
-        vocab.extend(symbols.iter().map(|(_, c)| format!("{c}</w>")));
-        vocab.extend(merges.iter().map(|(a, b)| format!("{a}{b}")));
-        vocab.extend(["<|startoftext|>".to_owned(), "<|endoftext|>".to_owned()]);
-        if vocab.len() != VOCAB_SIZE {
-            return Err(TokenizerError(format!(
-                "{} entries instead of {VOCAB_SIZE}",
-                vocab.len()
-            )));
         }
         let encoder = vocab
             .into_iter()
