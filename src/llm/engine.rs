@@ -538,7 +538,7 @@ fn sampler_chain(s: &Sampling) -> LlamaSampler {
 }
 
 /// Fails early, with a clear reason, on what is not a GGUF file at all.
-fn check_gguf_header(path: &Path) -> Result<(), LlmError> {
+pub(super) fn check_gguf_header(path: &Path) -> Result<(), LlmError> {
     let fail = |reason: String| LlmError::Load {
         path: path.to_path_buf(),
         reason,

@@ -3,9 +3,11 @@
 //! [`ChatEngine`], usually on a [`worker::LlmWorker`] thread that streams [`LlmEvent`]s over a channel.
 
 mod engine;
+pub mod gguf_write;
 pub mod grammar;
 mod http;
 pub mod prompt;
+pub mod random_model;
 pub mod remote;
 mod utf8;
 pub mod worker;
