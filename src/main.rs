@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use omost_tui::cli::canvas_cmd::{self, GridOptions};
 use omost_tui::cli::chat_cmd::{self, ChatOptions};
+use omost_tui::cli::dev_cmd;
 use omost_tui::cli::grid::ColorMode;
 use omost_tui::cli::llm_args::{engine_choice, RemoteArgs};
 use omost_tui::cli::render_cmd;
@@ -208,6 +209,28 @@ enum DevCommand {
         dir: PathBuf,
         /// Seed for the weights.
         #[arg(long, default_value_t = omost_tui::render::tiny::SEED)]
+        seed: u64,
+    },
+    /// Write SDXL base in its real shapes with random fp16 weights, as a diffusers folder (7 GB), for
+    /// speed measurements.
+    RandomSdxl {
+        dir: PathBuf,
+        /// The tiny topology instead of the real one.
+        #[arg(long)]
+        tiny: bool,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Write a Llama GGUF of a real shape with random Q4_K_M weights, for speed measurements.
+    RandomGguf {
+        out: PathBuf,
+        /// A GGUF whose tokenizer to copy (a vocab-only file is enough).
+        #[arg(long, value_name = "GGUF")]
+        vocab: PathBuf,
+        /// `llama3-8b` or `tiny`.
+        #[arg(long, default_value = "llama3-8b")]
+        shape: String,
+        #[arg(long, default_value_t = 1)]
         seed: u64,
     },
 }
@@ -521,22 +544,16 @@ fn run(cli: Cli) -> CliResult {
             let remote = a.remote.or_config(&cfg).options()?;
             omost_tui::cli::doctor::doctor(remote.as_ref())
         }
-        Command::Dev(DevCommand::TinySdxl { dir, seed }) => {
-            std::fs::create_dir_all(&dir).map_err(|e| {
-                CliError::runtime(format!(
-                    "{}: {}",
-                    dir.display(),
-                    omost_tui::fsutil::io_reason(&e)
-                ))
-            })?;
-            omost_tui::render::tiny::write(&dir, seed).map_err(CliError::runtime)?;
-            eprintln!(
-                "wrote {}/diffusers and {}/tiny-sdxl.safetensors",
-                dir.display(),
-                dir.display()
-            );
-            Ok(())
-        }
+        Command::Dev(cmd) => match cmd {
+            DevCommand::TinySdxl { dir, seed } => dev_cmd::tiny_sdxl(&dir, seed),
+            DevCommand::RandomSdxl { dir, tiny, seed } => dev_cmd::random_sdxl(&dir, tiny, seed),
+            DevCommand::RandomGguf {
+                out,
+                vocab,
+                shape,
+                seed,
+            } => dev_cmd::random_gguf(&out, &shape, &vocab, seed),
+        },
         Command::Canvas(cmd) => match cmd {
             CanvasCommand::Inspect { file, json } => canvas_cmd::inspect(&file, json),
             CanvasCommand::Sketch {

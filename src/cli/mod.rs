@@ -2,6 +2,7 @@
 
 pub mod canvas_cmd;
 pub mod chat_cmd;
+pub mod dev_cmd;
 pub mod doctor;
 pub mod grid;
 pub mod llm_args;
