@@ -221,6 +221,11 @@ enum DevCommand {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Run llama.cpp's llama-bench built into this binary (`--features llama-bench`) with ARGS.
+    LlamaBench {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// Write a Llama GGUF of a real shape with random Q4_K_M weights, for speed measurements.
     RandomGguf {
         out: PathBuf,
@@ -547,6 +552,7 @@ fn run(cli: Cli) -> CliResult {
         Command::Dev(cmd) => match cmd {
             DevCommand::TinySdxl { dir, seed } => dev_cmd::tiny_sdxl(&dir, seed),
             DevCommand::RandomSdxl { dir, tiny, seed } => dev_cmd::random_sdxl(&dir, tiny, seed),
+            DevCommand::LlamaBench { args } => dev_cmd::llama_bench(&args),
             DevCommand::RandomGguf {
                 out,
                 vocab,

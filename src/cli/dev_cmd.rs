@@ -60,3 +60,40 @@ pub fn random_gguf(out: &Path, shape: &str, vocab: &Path, seed: u64) -> CliResul
     );
     Ok(())
 }
+
+/// `omost dev llama-bench ARGS…`: llama.cpp's own llama-bench, built into this binary from the same
+/// llama.cpp (`--features llama-bench`), so a GPU machine needs one binary, not two.
+pub fn llama_bench(args: &[String]) -> CliResult {
+    #[cfg(feature = "llama-bench")]
+    {
+        use std::ffi::{c_char, c_int, CString};
+        extern "C" {
+            /// `tools/llama-bench/llama-bench.cpp`'s `int llama_bench(int, char **)`: its `main`, as a
+            /// C++ function (hence the mangled name).
+            #[link_name = "_Z11llama_benchiPPc"]
+            fn llama_bench(argc: c_int, argv: *mut *mut c_char) -> c_int;
+        }
+        let owned = std::iter::once("llama-bench")
+            .chain(args.iter().map(String::as_str))
+            .map(CString::new)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| CliError::input("an argument holds a NUL byte"))?;
+        let mut argv: Vec<*mut c_char> = owned.iter().map(|a| a.as_ptr().cast_mut()).collect();
+        argv.push(std::ptr::null_mut());
+        // SAFETY: argv holds argc NUL-terminated strings that outlive the call, then a null pointer,
+        // as a C `main` expects; llama-bench does not keep them.
+        let code = unsafe { llama_bench(owned.len() as c_int, argv.as_mut_ptr()) };
+        if code == 0 {
+            Ok(())
+        } else {
+            Err(CliError::runtime(format!("llama-bench exited with {code}")))
+        }
+    }
+    #[cfg(not(feature = "llama-bench"))]
+    {
+        let _ = args;
+        Err(CliError::input(
+            "this omost was built without llama-bench (scripts/gpu-bench-pack builds it in)",
+        ))
+    }
+}
