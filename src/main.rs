@@ -637,13 +637,13 @@ fn main() -> ExitCode {
             .map(|s| s.to_string())
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_default();
-        eprintln!("error: internal error (please report): {msg}");
+        omost_tui::note!("error: internal error (please report): {msg}");
     }));
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(CliError { code, message }) => {
-            eprintln!("error: {message}");
+            omost_tui::note!("error: {message}");
             ExitCode::from(code)
         }
     }

@@ -31,7 +31,7 @@ fn parse(path: &str, text: &str) -> Result<Canvas, CliError> {
     let parsed =
         canvas::parse(text).map_err(|e| CliError::input(format!("{}: {e}", display_name(path))))?;
     for w in &parsed.warnings {
-        eprintln!("warning: {}: {w}", display_name(path));
+        crate::note!("warning: {}: {w}", display_name(path));
     }
     Ok(parsed.canvas)
 }

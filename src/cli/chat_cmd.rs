@@ -76,7 +76,7 @@ pub fn chat(opts: ChatOptions) -> CliResult {
         )
         .map_err(|e| CliError::runtime(e.to_string()))?;
     let reply = stream_reply(&worker, &interrupted)?;
-    eprintln!("{}", stats_line(&reply.stats));
+    crate::note!("{}", stats_line(&reply.stats));
     if reply.stats.stop == StopReason::Cancelled {
         return Err(CliError::runtime("interrupted; the reply was not saved"));
     }
@@ -93,7 +93,7 @@ pub fn chat(opts: ChatOptions) -> CliResult {
     match canvas {
         Ok(parsed) => {
             for w in &parsed.warnings {
-                eprintln!("warning: reply: {w}");
+                crate::note!("warning: reply: {w}");
             }
             if let Some(out) = &opts.out {
                 write_canvas(out, &parsed.canvas)?;
@@ -186,7 +186,7 @@ fn stream_reply(
                 // A closed stdout (`| head`) must not stop the reply from being saved.
                 let _ = stdout.write_all(t.as_bytes()).and_then(|_| stdout.flush());
             }
-            LlmEvent::Notice(n) => eprintln!("note: {n}"),
+            LlmEvent::Notice(n) => crate::note!("note: {n}"),
             LlmEvent::Done(reply) => {
                 let _ = writeln!(stdout);
                 return Ok(reply);

@@ -21,7 +21,7 @@ fn create_dir(dir: &Path) -> CliResult {
 pub fn tiny_sdxl(dir: &Path, seed: u64) -> CliResult {
     create_dir(dir)?;
     crate::render::tiny::write(dir, seed).map_err(CliError::runtime)?;
-    eprintln!(
+    crate::note!(
         "wrote {}/diffusers and {}/tiny-sdxl.safetensors",
         dir.display(),
         dir.display()
@@ -35,7 +35,7 @@ pub fn random_sdxl(dir: &Path, tiny: bool, seed: u64) -> CliResult {
     let started = Instant::now();
     let size = if tiny { Size::Tiny } else { Size::Full };
     let params = random::write(dir, size, seed).map_err(CliError::runtime)?;
-    eprintln!(
+    crate::note!(
         "wrote {} ({params} parameters, fp16) in {:.1} s",
         dir.display(),
         started.elapsed().as_secs_f64()
@@ -50,7 +50,7 @@ pub fn random_gguf(out: &Path, shape: &str, vocab: &Path, seed: u64) -> CliResul
     })?;
     let started = Instant::now();
     let written = random_model::write(out, &shape, vocab, seed).map_err(CliError::input)?;
-    eprintln!(
+    crate::note!(
         "wrote {} ({} parameters, {} tokens, Q4_K_M, {:.2} GB) in {:.1} s",
         out.display(),
         written.parameters,

@@ -1,5 +1,14 @@
 //! The command line's shared pieces: errors with exit codes, reading inputs, writing outputs.
 
+/// `eprintln!` that a closed stderr cannot stop: `omost render … 2>&1 | head -2` still writes the image.
+#[macro_export]
+macro_rules! note {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 pub mod canvas_cmd;
 pub mod chat_cmd;
 pub mod dev_cmd;

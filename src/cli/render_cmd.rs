@@ -114,7 +114,7 @@ pub fn parse_device(spec: &str) -> Result<Device, CliError> {
         "cpu" => Ok(Device::Cpu),
         // A CUDA build on a machine without a usable GPU renders on the CPU, and says why.
         "auto" if cfg!(feature = "cuda") => Ok(Device::new_cuda(0).unwrap_or_else(|e| {
-            eprintln!(
+            crate::note!(
                 "note: no usable CUDA device ({}); rendering on the CPU",
                 crate::render::clip::first_line(&e)
             );
@@ -285,7 +285,7 @@ fn describe_reuse(
     device: &str,
     noise_given: bool,
 ) {
-    eprintln!(
+    crate::note!(
         "from {path}: {}×{} · {} steps · cfg {} · seed {} · {}{}",
         settings.width,
         settings.height,
@@ -300,13 +300,15 @@ fn describe_reuse(
         }
     );
     if let Some(n) = stored.noise.as_ref().filter(|_| !noise_given) {
-        eprintln!(
+        crate::note!(
             "note: {path} started from an external noise ({}, sha256 {}); without --noise this render starts from the seed's",
             n.file, n.sha256
         );
     }
     if let Some(was) = stored.device.as_deref().filter(|&d| d != device) {
-        eprintln!("note: {path} was rendered on {was}; on {device} the pixels may differ slightly");
+        crate::note!(
+            "note: {path} was rendered on {was}; on {device} the pixels may differ slightly"
+        );
     }
 }
 
@@ -380,7 +382,7 @@ pub fn render(opts: RenderOptions) -> CliResult {
     let source = SdxlSource::resolve(&sdxl).map_err(CliError::input)?;
     let model = source.model_name();
     let weights = SdxlWeights::open(source).map_err(CliError::input)?;
-    eprintln!("encoding {} conditions", conditions.len());
+    crate::note!("encoding {} conditions", conditions.len());
     // The text encoders are dropped once the canvas is encoded, before the UNet is loaded.
     let conditioning = {
         let encoders = TextEncoders::load(&weights, dtype, &device).map_err(CliError::input)?;
@@ -392,7 +394,7 @@ pub fn render(opts: RenderOptions) -> CliResult {
         })?
     };
     let renderer = Renderer::load(&weights, dtype, vae_dtype, &device).map_err(CliError::input)?;
-    eprintln!(
+    crate::note!(
         "models ready in {:.1} s on {}",
         started.elapsed().as_secs_f64(),
         describe(&device, dtype)
@@ -449,7 +451,7 @@ pub fn render(opts: RenderOptions) -> CliResult {
     };
     let image = &rendered.image;
     save_png(&opts.output, image, &record).map_err(CliError::runtime)?;
-    eprintln!(
+    crate::note!(
         "wrote {} ({}×{}) · sampling and decoding {:.1} s · total {:.1} s",
         opts.output.display(),
         image.width,
@@ -473,7 +475,7 @@ fn save_noise(path: &Path, noise: &candle_core::Tensor) -> CliResult {
     };
     let bytes = noise_file::encode(&noise, noise_file::Format::for_path(path)).map_err(fail)?;
     write_atomic(path, &bytes)?;
-    eprintln!("wrote the start noise to {}", path.display());
+    crate::note!("wrote the start noise to {}", path.display());
     Ok(())
 }
 
