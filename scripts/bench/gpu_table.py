@@ -46,4 +46,4 @@ for llm in by.get("llm", []):
         print(f"| a {llm['canvas_tokens']}-token canvas, grammar on (s) | {llm['canvas_s']:.1f} "
               f"| | | ({llm['grammar_tg']:.1f} tok/s over {llm['grammar_tokens']} tokens) |")
 for p in by.get("parity", []):
-    print(f"| tiny SDXL on the GPU in {p['dtype']} vs CPU f32 | PSNR {p['psnr_db']:.1f} dB, max |Δ| {p['max_abs']:.0f}/255 | | | |")
+    print(f"| tiny SDXL on {p.get('device', '?')} in {p['dtype']} vs CPU f32 | PSNR {p['psnr_db']:.1f} dB, max |Δ| {p['max_abs']:.0f}/255 | | | |")
