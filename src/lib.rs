@@ -2,6 +2,7 @@
 //! it, lets the user revise it and renders it with SDXL.
 
 pub mod canvas;
+pub mod chunk_rng;
 pub mod cli;
 pub mod config;
 pub mod fsutil;

@@ -10,6 +10,7 @@ use candle_core::quantized::gguf_file::Content;
 use rayon::prelude::*;
 
 use super::gguf_write::{self, TensorInfo, TensorType, Value};
+use crate::chunk_rng::{splitmix64, ChunkStream};
 
 /// The hyper-parameters that decide a Llama model's shapes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,43 +96,34 @@ pub fn tensors(shape: &LlamaShape, n_vocab: usize) -> Vec<TensorInfo> {
     out
 }
 
-fn splitmix(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    x ^ (x >> 31)
-}
-
 /// Fills one tensor: random quants with block scales chosen so weights have a standard deviation near
 /// 1/√row-length (activations stay finite through every layer); norm scales are 1.
 fn fill(t: &TensorInfo, seed: u64, out: &mut [u8]) {
-    let (_, block) = t.kind.block();
-    if t.kind == TensorType::F32 {
-        for v in out.chunks_exact_mut(4) {
-            v.copy_from_slice(&1f32.to_le_bytes());
-        }
-        return;
-    }
     let target = 1.0 / (t.dims[0] as f32).sqrt();
-    let f16 = |x: f32| half::f16::from_f32(x).to_le_bytes();
+    // Where each block keeps its fp16 scales, and their values.
+    let scales: &[(usize, f32)] = match t.kind {
+        TensorType::F32 => {
+            for v in out.chunks_exact_mut(4) {
+                v.copy_from_slice(&1f32.to_le_bytes());
+            }
+            return;
+        }
+        // d, dmin, then 6-bit scales and 4-bit quants: scale × quant averages ~236.
+        TensorType::Q4K => &[(0, target / 200.0), (2, target / 50.0)],
+        // quants, signed 8-bit scales, then d last: scale × (quant − 32) spreads ~1300.
+        TensorType::Q6K => &[(208, target / 1300.0)],
+    };
+    let (_, block) = t.kind.block();
     out.par_chunks_mut(block * 1024)
         .enumerate()
         .for_each(|(chunk, blocks)| {
-            let mut state = splitmix(seed ^ (chunk as u64).wrapping_mul(0xA24B_AED4_963E_E407));
+            let mut stream = ChunkStream::new(seed, chunk);
             for word in blocks.chunks_mut(8) {
-                state = splitmix(state);
-                word.copy_from_slice(&state.to_le_bytes()[..word.len()]);
+                word.copy_from_slice(&stream.next_u64().to_le_bytes()[..word.len()]);
             }
             for b in blocks.chunks_exact_mut(block) {
-                match t.kind {
-                    // d, dmin, then 6-bit scales and 4-bit quants: scale × quant averages ~236.
-                    TensorType::Q4K => {
-                        b[0..2].copy_from_slice(&f16(target / 200.0));
-                        b[2..4].copy_from_slice(&f16(target / 50.0));
-                    }
-                    // quants, signed 8-bit scales, then d last: scale × (quant − 32) spreads ~1300.
-                    TensorType::Q6K => b[208..210].copy_from_slice(&f16(target / 1300.0)),
-                    TensorType::F32 => unreachable!("handled above"),
+                for &(at, value) in scales {
+                    b[at..at + 2].copy_from_slice(&half::f16::from_f32(value).to_le_bytes());
                 }
             }
         });
@@ -209,7 +201,7 @@ pub fn write(out: &Path, shape: &LlamaShape, vocab: &Path, seed: u64) -> Result<
     let file = std::fs::File::create(out).map_err(|e| format!("{}: {e}", out.display()))?;
     let mut w = BufWriter::with_capacity(1 << 22, file);
     gguf_write::write(&mut w, &metadata, &infos, |i, bytes| {
-        fill(&infos[i], splitmix(seed ^ i as u64), bytes)
+        fill(&infos[i], splitmix64(seed ^ i as u64), bytes)
     })
     .map_err(|e| format!("{}: {}", out.display(), crate::fsutil::io_reason(&e)))?;
     drop(w);

@@ -17,6 +17,7 @@ use super::shapes::{self, Shapes};
 use super::tiny;
 use super::unet::{UNet, UNetConfig};
 use super::vae::{Vae, VaeConfig};
+use crate::chunk_rng::{seed_for, ChunkStream};
 
 /// The published `config.json` of stabilityai/stable-diffusion-xl-base-1.0's UNet.
 pub fn sdxl_unet_config_json() -> Value {
@@ -156,19 +157,6 @@ impl View for &F16Tensor {
     }
 }
 
-/// SplitMix64: a counter-based generator, so any chunk of any tensor can be drawn on its own thread.
-fn splitmix(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    x ^ (x >> 31)
-}
-
-fn name_seed(seed: u64, name: &str) -> u64 {
-    name.bytes()
-        .fold(splitmix(seed), |h, b| splitmix(h ^ u64::from(b)))
-}
-
 /// Values scaled like a trained network's (uniform, so the scale is its standard deviation): weights
 /// 1/√fan-in, norm scales 1 ± 0.1, biases ± 0.02.
 fn random_tensor(seed: u64, name: &str, dims: &[usize]) -> F16Tensor {
@@ -183,16 +171,15 @@ fn random_tensor(seed: u64, name: &str, dims: &[usize]) -> F16Tensor {
         (0.0, 1.0 / (fan_in as f64).sqrt())
     };
     let half_width = (std * 3f64.sqrt()) as f32;
-    let base = name_seed(seed, name);
+    let base = seed_for(seed, name);
     let mut bytes = vec![0u8; n * 2];
     bytes
         .par_chunks_mut(CHUNK * 2)
         .enumerate()
         .for_each(|(chunk, out)| {
-            let mut state = splitmix(base ^ (chunk as u64).wrapping_mul(0xA24B_AED4_963E_E407));
+            let mut stream = ChunkStream::new(base, chunk);
             for value in out.chunks_exact_mut(2) {
-                state = splitmix(state);
-                let unit = (state >> 40) as f32 / (1u64 << 23) as f32 - 1.0; // [-1, 1)
+                let unit = (stream.next_u64() >> 40) as f32 / (1u64 << 23) as f32 - 1.0; // [-1, 1)
                 let v = half::f16::from_f32(center as f32 + half_width * unit);
                 value.copy_from_slice(&v.to_le_bytes());
             }
