@@ -359,15 +359,22 @@ impl LocalLlm {
     /// reply so far) asks for the grammar-allowed token that best ends what is open.
     fn pick(
         &self,
-        chain: &mut LlamaSampler,
+        chain: &mut Chain,
         grammar: Option<&mut LlamaSampler>,
         idx: i32,
         closing: Option<Scan>,
     ) -> Result<LlamaToken, LlmError> {
         let no_token = || LlmError::Decode("the sampler chose no token".into());
+        // What the chain can choose from: its top-k (sorted, so its own top-k keeps them all and the
+        // draw is the same), not the whole vocabulary (1.5 MB per token for Llama 3's 128k tokens).
+        let keep = chain.keep;
+        let chain_candidates = || match keep {
+            Some(k) => LlamaTokenDataArray::new(likeliest(self.ctx.get_logits_ith(idx), k), true),
+            None => self.ctx.token_data_array_ith(idx),
+        };
         let Some(grammar) = grammar else {
-            let mut arr = self.ctx.token_data_array_ith(idx);
-            chain.apply(&mut arr);
+            let mut arr = chain_candidates();
+            chain.sampler.apply(&mut arr);
             return arr.selected_token().ok_or_else(no_token);
         };
         if let Some(scan) = closing {
@@ -402,8 +409,8 @@ impl LocalLlm {
             }
             return Err(no_token());
         }
-        let mut arr = self.ctx.token_data_array_ith(idx);
-        chain.apply(&mut arr);
+        let mut arr = chain_candidates();
+        chain.sampler.apply(&mut arr);
         let token = arr.selected_token().ok_or_else(no_token)?;
         let mut single =
             LlamaTokenDataArray::new(vec![LlamaTokenData::new(token, 1.0, 0.0)], false);
@@ -413,7 +420,7 @@ impl LocalLlm {
         }
         let mut arr = self.ctx.token_data_array_ith(idx);
         grammar.apply(&mut arr);
-        chain.apply(&mut arr);
+        chain.sampler.apply(&mut arr);
         arr.selected_token().ok_or_else(no_token)
     }
 
@@ -523,18 +530,46 @@ impl Scanner {
     }
 }
 
+/// A llama.cpp sampler chain and how many of the likeliest tokens it can ever choose from.
+struct Chain {
+    sampler: LlamaSampler,
+    /// 1 for greedy, k for a chain with top-k; `None` when any token may be drawn.
+    keep: Option<usize>,
+}
+
 /// Omost's sampling as a llama.cpp chain: temperature, then top-k, then top-p (transformers' order),
 /// then a seeded draw; greedy at temperature 0.
-fn sampler_chain(s: &Sampling) -> LlamaSampler {
+fn sampler_chain(s: &Sampling) -> Chain {
     if s.temperature <= 0.0 {
-        return LlamaSampler::greedy();
+        return Chain {
+            sampler: LlamaSampler::greedy(),
+            keep: Some(1),
+        };
     }
-    LlamaSampler::chain_simple([
-        LlamaSampler::temp(s.temperature),
-        LlamaSampler::top_k(s.top_k.max(0)),
-        LlamaSampler::top_p(s.top_p, 1),
-        LlamaSampler::dist(s.seed),
-    ])
+    Chain {
+        sampler: LlamaSampler::chain_simple([
+            LlamaSampler::temp(s.temperature),
+            LlamaSampler::top_k(s.top_k.max(0)),
+            LlamaSampler::top_p(s.top_p, 1),
+            LlamaSampler::dist(s.seed),
+        ]),
+        keep: usize::try_from(s.top_k).ok().filter(|&k| k > 0),
+    }
+}
+
+/// The `k` likeliest tokens of `logits`, likeliest first (the lower id first among equals, as
+/// llama.cpp's greedy sampler picks), in one pass and without an array of the whole vocabulary.
+fn likeliest(logits: &[f32], k: usize) -> Vec<LlamaTokenData> {
+    let mut best: Vec<LlamaTokenData> = Vec::with_capacity(k + 1);
+    for (id, &logit) in logits.iter().enumerate() {
+        if best.len() == k && best.last().is_none_or(|last| logit <= last.logit()) {
+            continue;
+        }
+        let at = best.partition_point(|d| d.logit() >= logit);
+        best.insert(at, LlamaTokenData::new(LlamaToken(id as i32), logit, 0.0));
+        best.truncate(k);
+    }
+    best
 }
 
 /// Fails early, with a clear reason, on what is not a GGUF file at all.
@@ -639,7 +674,7 @@ impl ChatEngine for LocalLlm {
                 g.try_accept(token)
                     .map_err(|e| LlmError::Grammar(format!("grammar rejected a token: {e}")))?;
             }
-            chain.accept(token);
+            chain.sampler.accept(token);
             stats.sampling_ms += picking.elapsed().as_secs_f64() * 1e3;
             let bytes = vocab.token_to_piece(token, false, None);
             scanner.feed(&bytes);
@@ -672,5 +707,35 @@ impl ChatEngine for LocalLlm {
         stats.generation_ms = gen_start.elapsed().as_secs_f64() * 1e3;
         self.last_reply = Some((text.clone(), generated));
         Ok(Reply { text, stats })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn likeliest_equals_a_full_sort_and_greedy_ties() {
+        // Logits with many ties, in a fixed pseudo-random order.
+        let logits: Vec<f32> = (0..5000u64)
+            .map(|i| (crate::chunk_rng::splitmix64(i) % 300) as f32 / 7.0)
+            .collect();
+        let mut sorted: Vec<(f32, i32)> = logits
+            .iter()
+            .enumerate()
+            .map(|(i, &l)| (l, i as i32))
+            .collect();
+        sorted.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        for k in [1, 2, 50, 5000, 6000] {
+            let got: Vec<(f32, i32)> = likeliest(&logits, k)
+                .iter()
+                .map(|d| (d.logit(), d.id().0))
+                .collect();
+            assert_eq!(got, sorted[..k.min(5000)], "k = {k}");
+        }
+        // k = 1 is llama.cpp's greedy choice: the first of the largest logits.
+        let max = logits.iter().copied().fold(f32::MIN, f32::max);
+        let first = logits.iter().position(|&l| l == max).unwrap() as i32;
+        assert_eq!(likeliest(&logits, 1)[0].id().0, first);
     }
 }
