@@ -197,13 +197,14 @@ pub fn write(dir: &Path, size: Size, seed: u64) -> Result<usize, String> {
     let io =
         |p: &Path, e: std::io::Error| format!("{}: {}", p.display(), crate::fsutil::io_reason(&e));
     let mut total = 0;
+    // The small files, written after the weights: each component's config, then what else
+    // `StableDiffusionXLPipeline.from_pretrained` reads (tokenizers, a scheduler, the index).
+    let mut files: Vec<(String, String)> = Vec::new();
     for part in parts(size)? {
         let folder = dir.join(part.folder);
         std::fs::create_dir_all(&folder).map_err(|e| io(&folder, e))?;
         let config = serde_json::to_string_pretty(&part.config).map_err(|e| e.to_string())?;
-        let config_path = folder.join("config.json");
-        crate::fsutil::write_atomic(&config_path, config.as_bytes())
-            .map_err(|e| io(&config_path, e))?;
+        files.push((format!("{}/config.json", part.folder), config));
         let tensors: Vec<(String, F16Tensor)> = part
             .shapes
             .iter()
@@ -218,9 +219,7 @@ pub fn write(dir: &Path, size: Size, seed: u64) -> Result<usize, String> {
         .map_err(|e| format!("{}: {e}", weights.display()))?;
         total += shapes::parameter_count(&part.shapes);
     }
-    // What else `StableDiffusionXLPipeline.from_pretrained` reads: tokenizers and a scheduler.
     let (vocab, merges) = super::tokenizer::hf_files().map_err(|e| e.to_string())?;
-    let mut files: Vec<(String, String)> = Vec::new();
     for (folder, pad) in [("tokenizer", "<|endoftext|>"), ("tokenizer_2", "!")] {
         let config = json!({
             "tokenizer_class": "CLIPTokenizer", "model_max_length": 77, "do_lower_case": true,
